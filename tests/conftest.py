@@ -78,6 +78,7 @@ def sandbox(tmp_path_factory):
 class PlaybookResult:
     def __init__(self, completed):
         self.rc = completed.returncode
+        self.stdout = completed.stdout
         self.output = completed.stdout + completed.stderr
         self.recap = [match.groupdict() for match in RECAP.finditer(completed.stdout)]
 

@@ -185,6 +185,7 @@ class Sandbox:
         logs = self.dir / "logs"
         logs.mkdir(exist_ok=True)
         started = {}
+        processes = {}
         try:
             for name, command in commands.items():
                 env = aws.environment(self.dir / "state" / "aws") if name == "aws" else dict(os.environ)
@@ -192,14 +193,15 @@ class Sandbox:
                 with open(logs / f"{name}.log", "ab") as log:
                     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                stdin=subprocess.DEVNULL, start_new_session=True)
+                processes[name] = process
                 started[name] = {"pid": process.pid, "marker": " ".join(command[-4:]), "command": command}
                 self.pids_file.write_text(json.dumps(started, indent=2), encoding="utf-8")
             deadline = time.monotonic() + START_TIMEOUT
             pending = set(started)
             while pending and time.monotonic() < deadline:
                 for name in list(pending):
-                    if not _process_alive(started[name]["pid"], started[name]["marker"]):
-                        raise RuntimeError(f"{name} exited during start-up")
+                    if processes[name].poll() is not None:
+                        raise RuntimeError(f"{name} exited during start-up (exit {processes[name].returncode})")
                     if self._health(name, layout, context):
                         pending.discard(name)
                 time.sleep(0.2)
@@ -266,8 +268,7 @@ class Sandbox:
         kubeconfig_path = self.dir / "kubeconfig"
         kubeconfig.write(kubeconfig_path, kube_url, tls_files["ca"], layout["kube_token"])
         os.chmod(kubeconfig_path, 0o600)
-        gcp_endpoints = gcp.endpoints(gcp_url)
-        gcp_endpoints["storage"] = gcs_url
+        gcp_endpoints = gcp.endpoints(gcp_url, gcs_url)
         endpoints = {
             "kube": {"url": kube_url, "kubeconfig": str(kubeconfig_path), "ca": str(tls_files["ca"]),
                      "admin": f"{kube_url}/_sandbox"},

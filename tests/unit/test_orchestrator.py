@@ -4,6 +4,7 @@ import json
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -39,6 +40,10 @@ def test_layout_is_made_once_and_kept(tmp_path):
 def test_a_pid_counts_as_ours_only_while_its_command_line_matches():
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "sandbox-marker"])
     try:
+        # /proc shows the new command line once exec has happened; give it a moment on a busy machine.
+        deadline = time.monotonic() + 5
+        while not orchestrator._process_alive(process.pid, "sandbox-marker") and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert orchestrator._process_alive(process.pid, "sandbox-marker")
         assert not orchestrator._process_alive(process.pid, "another-service --port 16443")
     finally:

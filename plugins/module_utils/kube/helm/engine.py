@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: mlplatform.selfhosted contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the orchestration needs of a Helm engine, and the release record both engines return.
+
+Two adapters implement it: ``cli.CliEngine`` (a ``helm`` binary >= 3.8) and ``sdk.SdkEngine`` (Helm's Go
+SDK through helm-python-sdk). Everything else (preflight, idempotence, checks, rollback) is shared.
+"""
+
+from __future__ import annotations
+
+import abc
+
+
+class HelmEngineError(Exception):
+    """A Helm operation failed; ``transient`` marks failures worth retrying (throttling, 5xx, resets)."""
+
+    def __init__(self, message, transient=False):
+        super().__init__(message)
+        self.transient = transient
+
+
+class ReleaseNotFound(HelmEngineError):
+    """The release (or the requested revision) does not exist."""
+
+
+# How client-go and kube-apiserver word throttling, 5xx and dropped connections (StatusReasonInternalError,
+# ServiceUnavailable, TooManyRequests, Timeout, ...), as they reach us through Helm's error messages.
+TRANSIENT_MARKERS = ("too many requests", "try again later", "internal error occurred", "an error on the server",
+                     "has prevented the request from succeeding", "the server is currently unable",
+                     "service unavailable", "connection reset", "connection refused", "unexpected eof",
+                     "i/o timeout", "tls handshake timeout", "etcdserver: request timed out", "http2: client connection lost",
+                     "the server was unable to return a response in the time allotted")
+
+
+def looks_transient(message):
+    lowered = str(message).lower()
+    return any(marker in lowered for marker in TRANSIENT_MARKERS)
+
+
+class ReleaseSpec:
+    """The desired release, as the module's options describe it."""
+
+    def __init__(self, name, namespace, chart_ref, values, chart_version=None, chart_repo_url=None,
+                 create_namespace=False, wait=True, timeout=300):
+        self.name = name
+        self.namespace = namespace
+        self.chart_ref = chart_ref
+        self.values = values
+        self.chart_version = chart_version
+        self.chart_repo_url = chart_repo_url
+        self.create_namespace = create_namespace
+        self.wait = wait
+        self.timeout = int(timeout)
+
+
+def release_from_helm_json(data):
+    """One record shape for the releases both engines return.
+
+    Helm's stored release and ``helm ... -o json`` nest (``info.status``, ``chart.metadata``, ``version``);
+    helm-python-sdk's summaries are flat (``status``, ``chart_name``, ``revision``).
+    """
+    if data is None:
+        return None
+    info = data.get("info") or {}
+    metadata = (data.get("chart") or {}).get("metadata") or {}
+    return {
+        "name": data.get("name"),
+        "namespace": data.get("namespace"),
+        "revision": int(data.get("version") or data.get("revision") or 0),
+        "status": str(info.get("status") or data.get("status") or "").lower(),
+        "description": info.get("description") or data.get("description") or "",
+        "chart_name": metadata.get("name") or data.get("chart_name") or "",
+        "chart_version": str(metadata.get("version") or data.get("chart_version") or ""),
+        "app_version": str(metadata.get("appVersion") or data.get("app_version") or ""),
+        "config": data.get("config") or {},
+        "manifest": data.get("manifest") or "",
+    }
+
+
+class HelmEngine(abc.ABC):
+    """The operations the orchestration calls; each adapter implements them."""
+
+    name = "abstract"
+
+    @abc.abstractmethod
+    def chart_metadata(self, spec):
+        """``{name, version, appVersion}`` of the chart spec refers to, without rendering it."""
+
+    @abc.abstractmethod
+    def upgrade_install(self, spec, dry_run=False):
+        """Install or upgrade; with dry_run, render server-side and store nothing. Returns a release record."""
+
+    @abc.abstractmethod
+    def rollback(self, name, namespace, revision, wait, timeout):
+        """Roll back to revision (a new revision records it)."""
+
+    @abc.abstractmethod
+    def uninstall(self, name, namespace, wait, timeout):
+        """Remove the release and its resources."""
+
+    @abc.abstractmethod
+    def status(self, name, namespace):
+        """The release's latest record, or None when it does not exist."""
+
+    @abc.abstractmethod
+    def history(self, name, namespace):
+        """``[{revision, status, chart, app_version, description}]``, oldest first."""

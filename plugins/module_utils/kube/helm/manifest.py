@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: mlplatform.selfhosted contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""A release's rendered manifest: its resources, a per-resource diff, Secrets masked."""
+
+from __future__ import annotations
+
+import difflib
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # PyYAML comes with ansible-core on the controller, but is optional for module code
+    HAS_YAML = False
+
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.values import MASK
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+
+
+def parse_manifest(manifest, default_namespace):
+    """Split a multi-document manifest into resources keyed by ``kind/namespace/name``.
+
+    Cluster-scoped kinds keep the namespace Helm would not give them; for the purposes of a diff and
+    of readiness checks the key only has to be stable and readable.
+    """
+    resources = {}
+    for document in yaml.safe_load_all(manifest or ""):
+        if not isinstance(document, dict) or not document.get("kind"):
+            continue
+        metadata = document.get("metadata") or {}
+        namespace = metadata.get("namespace") or default_namespace
+        key = "%s/%s/%s" % (document["kind"], namespace, metadata.get("name", ""))
+        resources[key] = document
+    return resources
+
+
+def resource_refs(resources):
+    """The release's resources as ``{kind, api_version, namespace, name}``, sorted."""
+    refs = []
+    for key, document in sorted(resources.items()):
+        kind, namespace, name = key.split("/", 2)
+        refs.append({"kind": kind, "api_version": document.get("apiVersion", ""), "namespace": namespace, "name": name})
+    return refs
+
+
+def mask_secret_resource(document, previous=None):
+    """A Secret with its data shown as masks; a value that differs from ``previous``'s is marked changed."""
+    if not isinstance(document, dict) or document.get("kind") != "Secret":
+        return document
+    masked = dict(document)
+    for field in ("data", "stringData"):
+        if isinstance(document.get(field), dict):
+            before = (previous or {}).get(field) or {}
+            masked[field] = {
+                key: MASK if previous is None or before.get(key) == value else MASK + " (changed)"
+                for key, value in document[field].items()
+            }
+    return masked
+
+
+def _dump(document):
+    if document is None:
+        return []
+    return yaml.safe_dump(document, default_flow_style=False, sort_keys=True).splitlines(True)
+
+
+def manifest_diff(before_manifest, after_manifest, namespace):
+    """Unified diff per changed resource, Secret values masked; returns (text, changed resource keys)."""
+    before = parse_manifest(before_manifest, namespace)
+    after = parse_manifest(after_manifest, namespace)
+    chunks = []
+    changed = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        changed.append(key)
+        shown_old = mask_secret_resource(old) if old is not None else None
+        shown_new = mask_secret_resource(new, old) if new is not None else None
+        chunks.append("".join(difflib.unified_diff(
+            _dump(shown_old), _dump(shown_new),
+            fromfile="a/%s" % key if old is not None else "/dev/null",
+            tofile="b/%s" % key if new is not None else "/dev/null")))
+    return "".join(chunks), changed
+
+
+def workloads(resources):
+    """The Deployments, StatefulSets, DaemonSets and Jobs among a release's resources."""
+    found = []
+    for key, document in sorted(resources.items()):
+        kind, namespace, name = key.split("/", 2)
+        if kind in WORKLOAD_KINDS:
+            found.append({"kind": kind, "namespace": namespace, "name": name, "api_version": document.get("apiVersion", "")})
+    return found

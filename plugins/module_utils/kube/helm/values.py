@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: mlplatform.selfhosted contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""User-supplied release values: merged as Helm merges them, normalised for comparison, masked for display."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+MASK = "********"
+# Keys whose values are shown masked in diffs and results (values files often carry credentials).
+SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|credential|api[_-]?key|private[_-]?key|client[_-]?key|auth[_-]?key)$",
+                        re.IGNORECASE)
+
+
+def merge_values(*layers):
+    """Merge values like ``helm -f a.yaml -f b.yaml --set-json ...``: later layers win, maps merge deeply."""
+    merged = {}
+    for layer in layers:
+        merged = _merge(merged, layer or {})
+    return merged
+
+
+def _merge(base, override):
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def normalise_values(values):
+    """Values as Helm stores them, so equal intent compares equal.
+
+    Helm keeps user values as JSON decoded into Go types: integral floats come back as integers
+    (``1.0`` -> ``1``), and an empty values document is stored as no document at all. Strings are
+    left alone: ``"3"`` and ``3`` render differently in templates, so they are different values.
+    """
+    if values is None:
+        return {}
+    return _normalise(values)
+
+
+def _normalise(value):
+    if isinstance(value, dict):
+        return {str(key): _normalise(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def values_equal(left, right):
+    """True when two values documents mean the same to Helm."""
+    return normalise_values(left) == normalise_values(right)
+
+
+def mask_values(values, extra_secret_paths=()):
+    """A copy of values with every secret-looking key's value replaced by a mask.
+
+    extra_secret_paths: dotted paths (``auth.adminPassword``) to mask whatever their key is called.
+    """
+    extra = set(extra_secret_paths or ())
+    return _mask(values, "", extra)
+
+
+def _mask(value, path, extra):
+    if isinstance(value, dict):
+        masked = {}
+        for key, item in value.items():
+            child = "%s.%s" % (path, key) if path else str(key)
+            if (SECRET_KEY.search(str(key)) and not isinstance(item, (dict, list))) or child in extra:
+                masked[key] = MASK if item not in (None, "") else item
+            else:
+                masked[key] = _mask(item, child, extra)
+        return masked
+    if isinstance(value, list):
+        return [_mask(item, path, extra) for item in value]
+    return value

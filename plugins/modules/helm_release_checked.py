@@ -1,0 +1,360 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mlplatform.selfhosted contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: helm_release_checked
+short_description: Helm release with preflight, plan, post-install checks and rollback
+version_added: 0.1.0
+description:
+  - Installs, upgrades or removes a Helm release, like C(helm upgrade --install) and M(kubernetes.core.helm),
+    and wraps it in the checks the install guides ask for by hand.
+  - Before anything is written, a preflight checks the Kubernetes version range, CRDs, namespaces and secrets
+    the chart needs; a failing preflight changes nothing and names what is missing.
+  - Reports a change only when the deployed release differs from the request (chart name, chart version or
+    the user-supplied values, compared after normalisation) or is not C(deployed); a C(failed) release is upgraded.
+  - In check mode the release is rendered server-side (dry run) and nothing is stored. With C(--diff), a values
+    diff and a per-resource manifest diff are shown, with Secret data and secret-looking values masked.
+  - After an install or upgrade, waits for every Deployment, StatefulSet, DaemonSet and Job of the release and for
+    O(validation_jobs); with O(atomic), a failed check puts the previous revision back (or removes a first install).
+  - Runs the Helm engine as a C(helm) binary (3.8 or newer) or as Helm's Go SDK through helm-python-sdk, so no
+    binary is needed.
+author:
+  - mlplatform.selfhosted maintainers (@mlplatform)
+extends_documentation_fragment:
+  - mlplatform.selfhosted.kube
+attributes:
+  check_mode:
+    support: full
+    description: Renders the release server-side and reports what would change; stores nothing.
+  diff_mode:
+    support: full
+    description: Values diff and per-resource manifest diff, secrets masked.
+  platform:
+    support: full
+    platforms: all
+    description: Runs on the controller (or any host with the Python requirements).
+requirements:
+  - kubernetes >= 29.0.0
+  - PyYAML
+  - helm-python-sdk >= 0.2.2 (for O(engine=sdk), and O(engine=auto) without a helm binary)
+options:
+  name:
+    description: Release name.
+    type: str
+    required: true
+    aliases: [release_name]
+  release_namespace:
+    description: Namespace of the release (and of its storage records).
+    type: str
+    required: true
+    aliases: [namespace]
+  chart_ref:
+    description:
+      - The chart - C(repo/chart) with O(chart_repo_url), a chart name with O(chart_repo_url), a local directory or
+        C(.tgz) path, an C(oci://) reference, or a URL to a chart archive.
+      - Required when O(state=present).
+    type: str
+  chart_repo_url:
+    description: Chart repository URL, for a O(chart_ref) that is a chart name.
+    type: str
+  chart_version:
+    description: Chart version to install; the latest when not set (local charts use their own).
+    type: str
+  create_namespace:
+    description: Create O(release_namespace) when it does not exist (on install).
+    type: bool
+    default: false
+  values:
+    description: Values for the release, merged over O(values_files) (maps merge deeply, later wins).
+    type: dict
+    default: {}
+  secret_values:
+    description:
+      - Values that are credentials (passwords, tokens, keys), merged over O(values). They are never logged,
+        and Ansible masks them wherever they would appear in the task's output.
+      - O(values) appear in the task's invocation when verbose; keep credentials out of them.
+    type: dict
+    default: {}
+  values_files:
+    description: Values files on the controller, applied in order before O(values), like C(helm -f).
+    type: list
+    elements: path
+    default: []
+  values_secret_paths:
+    description:
+      - Dotted paths of values to mask in diffs and results, besides keys whose names look secret
+        (password, secret, token, credential, api key, private key).
+    type: list
+    elements: str
+    default: []
+  state:
+    description: Whether the release should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait:
+    description:
+      - After an install or upgrade, wait until every Deployment, StatefulSet, DaemonSet and Job of the release
+        is ready (as C(kubectl rollout status) and C(kubectl wait --for=condition=complete) judge it).
+      - With O(state=absent), wait until Helm has removed the resources.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds the checks (and each Helm operation) may take in all.
+    type: int
+    default: 300
+  atomic:
+    description:
+      - When a check fails after an upgrade, roll back to the previous revision; after a first install,
+        uninstall. The task then fails with the failed check, its logs and the rollback result.
+    type: bool
+    default: false
+  preflight:
+    description: Read-only checks run before anything is changed; all problems are reported together.
+    type: dict
+    suboptions:
+      kube_version:
+        description: Supported Kubernetes versions, such as C(>=1.24,<1.33); each clause compares as many components as it names.
+        type: str
+      required_crds:
+        description: Names of CustomResourceDefinitions that must exist (C(plural.group)).
+        type: list
+        elements: str
+      required_namespaces:
+        description: Namespaces that must exist.
+        type: list
+        elements: str
+      required_secrets:
+        description: Secrets that must exist, as C(namespace/name) or C(name) (in O(release_namespace)).
+        type: list
+        elements: str
+  validation_jobs:
+    description:
+      - Jobs that must complete after an install or upgrade, such as a chart's C(jfrogml-validation) job; their pods'
+        logs are returned and can be required to match a pattern.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Job name. Exactly one of O(validation_jobs[].name) and O(validation_jobs[].label_selector).
+        type: str
+      label_selector:
+        description: Label selector of the job(s), such as C(job-name=jfrogml-validation).
+        type: str
+      namespace:
+        description: Namespace of the job; O(release_namespace) when not set.
+        type: str
+      log_pattern:
+        description: Regular expression (multiline) the jobs' logs must match.
+        type: str
+  engine:
+    description:
+      - C(auto) uses a C(helm) binary 3.8 or newer when O(binary_path) or C(PATH) has one, else the Helm Go SDK.
+      - C(cli) requires the binary; C(sdk) always uses the Go SDK through helm-python-sdk.
+    type: str
+    choices: [auto, cli, sdk]
+    default: auto
+  binary_path:
+    description: Path of the C(helm) binary for O(engine=cli) or O(engine=auto).
+    type: path
+notes:
+  - Releases are read from Helm's default C(secret) storage in O(release_namespace), so an unchanged release costs
+    one list request beyond the preflight.
+  - Transient API failures (throttling, 5xx, dropped connections) are retried with jittered backoff within a bounded
+    budget; other errors fail at once with the API's message.
+seealso:
+  - module: kubernetes.core.helm
+"""
+
+EXAMPLES = r"""
+- name: Install MLflow, checked before and after
+  mlplatform.selfhosted.helm_release_checked:
+    name: mlflow
+    release_namespace: mlflow
+    create_namespace: true
+    chart_ref: mlflow
+    chart_repo_url: https://community-charts.github.io/helm-charts
+    chart_version: 1.11.5
+    values:
+      replicaCount: 2
+    secret_values:
+      backendStore:
+        postgres:
+          password: "{{ vault_mlflow_db_password }}"
+    preflight:
+      kube_version: ">=1.24,<1.35"
+    wait_timeout: 600
+    atomic: true
+
+- name: JFrog ML data plane, validated by the chart's own job
+  mlplatform.selfhosted.helm_release_checked:
+    name: jfrogml
+    release_namespace: jfrogml
+    chart_ref: oci://releases-docker.jfrog.io/jfrog/jfrogml
+    values_files:
+      - files/jfrogml-values.yaml
+    preflight:
+      kube_version: ">=1.24,<1.33"
+      required_crds:
+        - environments.jfrogml.io
+      required_secrets:
+        - jfrogml-pull-secret
+    validation_jobs:
+      - label_selector: job-name=jfrogml-validation
+        log_pattern: "validation (passed|succeeded)"
+    atomic: true
+  register: jfrogml
+
+- name: Remove a release
+  mlplatform.selfhosted.helm_release_checked:
+    name: mlflow
+    release_namespace: mlflow
+    state: absent
+"""
+
+RETURN = r"""
+status:
+  description: Release status (C(deployed), C(failed), ...); C(planned) in check mode, C(absent) after removal.
+  returned: always
+  type: str
+  sample: deployed
+revision:
+  description: Release revision.
+  returned: when the release exists or is planned
+  type: int
+  sample: 3
+chart:
+  description: Chart name and version of the release.
+  returned: when the release exists or is planned
+  type: str
+  sample: mlflow-1.11.5
+app_version:
+  description: The chart's appVersion.
+  returned: when the release exists or is planned
+  type: str
+  sample: 3.15.1
+values:
+  description: The user-supplied values of the release, secret-looking values masked.
+  returned: when the release exists or is planned
+  type: dict
+  sample: {replicaCount: 2, auth: {adminPassword: "********"}}
+resources:
+  description: The resources the release manages.
+  returned: when the release exists or is planned
+  type: list
+  elements: dict
+  sample: [{kind: Deployment, api_version: apps/v1, namespace: mlflow, name: mlflow}]
+changed_resources:
+  description: Keys (C(kind/namespace/name)) of the resources the change adds, removes or modifies.
+  returned: in check or diff mode, when the release changes
+  type: list
+  elements: str
+checks:
+  description: Post-install checks, each with its result and how long it took.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: What was checked.
+      type: str
+    type:
+      description: C(workload) or C(validation_job).
+      type: str
+    passed:
+      description: Whether the check passed.
+      type: bool
+    detail:
+      description: The state seen last.
+      type: str
+    duration:
+      description: Seconds the check took.
+      type: float
+    logs:
+      description: Logs of the validation job's pods (last 20000 characters).
+      type: str
+      returned: for validation jobs
+  sample: [{name: "Deployment mlflow/mlflow ready", type: workload, passed: true, detail: "2/2 replicas available", duration: 4.2}]
+preflight:
+  description: The preflight's problems.
+  returned: when the preflight fails
+  type: list
+  elements: str
+failed_checks:
+  description: The checks that failed.
+  returned: when a check fails
+  type: list
+  elements: dict
+rollback:
+  description: What O(atomic) did after a failed check - C(action) (C(rollback), C(uninstall) or C(failed)), C(message), revisions.
+  returned: when a check failed with O(atomic)
+  type: dict
+kube_version:
+  description: The API server's version, when the preflight read it.
+  returned: when O(preflight.kube_version) is set
+  type: str
+  sample: v1.30.6
+api_requests:
+  description:
+    - Kubernetes API requests the module's own client made (preflight, release lookup, checks).
+    - The Helm engine's own requests (rendering, applying) are not included.
+  returned: always
+  type: int
+  sample: 2
+engine:
+  description: The Helm engine used, C(cli) or C(sdk).
+  returned: success
+  type: str
+  sample: sdk
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.connection import CONNECTION_ARGS
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.module import run_module
+
+
+def main():
+    argument_spec = dict(
+        CONNECTION_ARGS,
+        name=dict(type="str", required=True, aliases=["release_name"]),
+        release_namespace=dict(type="str", required=True, aliases=["namespace"]),
+        chart_ref=dict(type="str"),
+        chart_repo_url=dict(type="str"),
+        chart_version=dict(type="str"),
+        create_namespace=dict(type="bool", default=False),
+        values=dict(type="dict", default={}),
+        secret_values=dict(type="dict", default={}, no_log=True),
+        values_files=dict(type="list", elements="path", default=[]),
+        values_secret_paths=dict(type="list", elements="str", default=[], no_log=False),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=300),
+        atomic=dict(type="bool", default=False),
+        preflight=dict(type="dict", options=dict(
+            kube_version=dict(type="str"),
+            required_crds=dict(type="list", elements="str"),
+            required_namespaces=dict(type="list", elements="str"),
+            required_secrets=dict(type="list", elements="str", no_log=False),
+        )),
+        validation_jobs=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str"),
+            label_selector=dict(type="str"),
+            namespace=dict(type="str"),
+            log_pattern=dict(type="str"),
+        ), mutually_exclusive=[("name", "label_selector")], required_one_of=[("name", "label_selector")]),
+        engine=dict(type="str", choices=["auto", "cli", "sdk"], default="auto"),
+        binary_path=dict(type="path"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("state", "present", ["chart_ref"])])
+    run_module(module)
+
+
+if __name__ == "__main__":
+    main()
