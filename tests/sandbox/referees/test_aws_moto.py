@@ -1,0 +1,86 @@
+"""AWS in the sandbox, refereed by boto3: the seeded EKS cluster and OIDC provider, IAM web-identity roles, S3."""
+
+import json
+import signal
+import socket
+import subprocess
+import time
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.sandbox import aws
+
+
+def client(sandbox, service):
+    return boto3.client(service, endpoint_url=sandbox.endpoints["aws"]["endpoint_url"], region_name=sandbox.endpoints["aws"]["region"],
+                        **sandbox.credentials["aws"])
+
+
+def test_the_eks_cluster_and_its_oidc_provider_are_seeded(sandbox):
+    cluster = client(sandbox, "eks").describe_cluster(name="sandbox")["cluster"]
+    issuer = cluster["identity"]["oidc"]["issuer"]
+    assert issuer == sandbox.endpoints["aws"]["eks_oidc_issuer"]
+    assert issuer.startswith("https://oidc.eks.us-east-1.amazonaws.com/id/")
+    providers = client(sandbox, "iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    arns = [provider["Arn"] for provider in providers]
+    assert "arn:aws:iam::123456789012:oidc-provider/%s" % issuer[len("https://"):] in arns
+
+
+def test_a_web_identity_role_and_a_bucket(sandbox):
+    iam, s3 = client(sandbox, "iam"), client(sandbox, "s3")
+    provider = sandbox.endpoints["aws"]["eks_oidc_issuer"][len("https://"):]
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/%s" % provider},
+        "Condition": {"StringEquals": {"%s:aud" % provider: "sts.amazonaws.com",
+                                       "%s:sub" % provider: "system:serviceaccount:mlflow:mlflow"}}}]}
+    name = "referee-%d" % time.time_ns()
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    assert iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"] == trust
+    with pytest.raises(ClientError) as duplicate:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    assert duplicate.value.response["Error"]["Code"] == "EntityAlreadyExists"
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="artifacts/model.txt", Body=b"weights")
+    assert s3.get_object(Bucket=name, Key="artifacts/model.txt")["Body"].read() == b"weights"
+    assert arn.endswith(":role/%s" % name)
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_moto_state_survives_a_restart_with_the_same_issuer(tmp_path):
+    port = _free_port()
+    url = "http://127.0.0.1:%d" % port
+
+    def start():
+        replay = aws.has_recording(tmp_path)
+        process = subprocess.Popen(aws.command("127.0.0.1", port), env=aws.environment(tmp_path),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        return process, aws.restore_or_seed(url, replay)
+
+    process, issuer = start()
+    try:
+        aws.client("iam", url).create_role(RoleName="kept", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}')
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    process, issuer_again = start()
+    try:
+        assert issuer_again == issuer
+        assert aws.client("iam", url).get_role(RoleName="kept")["Role"]["RoleName"] == "kept"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
