@@ -88,12 +88,15 @@ molecule: collection
 	SANDBOX_DIR=$(TEST_SANDBOX) $(BIN)/molecule test --all; \
 		rc=$$?; $(PY) -m tests.sandbox down --dir $(TEST_SANDBOX); exit $$rc
 
+# Every gate runs even when an earlier one failed, so one run reports everything; any failure fails the target.
+TEST_GATES := sanity lint changelog pytest molecule
 test: venv
-	$(MAKE) sanity
-	$(MAKE) lint
-	$(MAKE) changelog
-	$(MAKE) pytest
-	$(MAKE) molecule
+	@failed=""; for gate in $(TEST_GATES); do \
+		echo "=== make $$gate"; \
+		$(MAKE) --no-print-directory $$gate || failed="$$failed $$gate"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "=== make test: FAILED:$$failed"; exit 1; fi; \
+	echo "=== make test: all gates passed ($(TEST_GATES))"
 
 clean:
 	-$(PY) -m tests.sandbox down --dir $(DEMO_SANDBOX)

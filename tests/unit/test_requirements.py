@@ -26,7 +26,7 @@ def _requirements():
                 yield name, Requirement(line)
 
 
-@pytest.mark.parametrize("source, requirement", list(_requirements()), ids=lambda item: str(item))
+@pytest.mark.parametrize("source, requirement", list(_requirements()), ids=str)
 def test_every_requirement_is_pinned_within_its_range(source, requirement):
     pinned = _pins().get(requirement.name.lower().replace("_", "-"))
     assert pinned, "%s: %s has no pin in constraints.txt" % (source, requirement.name)

@@ -58,6 +58,7 @@ class RequestLog:
     def reset(self):
         with self.lock:
             self.total, self.by_verb, self.by_resource, self.by_status, self.entries = 0, {}, {}, {}, []
+            self.dry_run_writes = 0
 
     def add(self, entry):
         with self.lock:
@@ -65,6 +66,9 @@ class RequestLog:
             verb, resource = entry.get("verb"), entry.get("resource")
             if verb:
                 self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
+                # A dryRun=All write is answered but changes nothing, so it does not count as a write.
+                if verb in WRITE_VERBS and "dryRun=All" in (entry.get("query") or ""):
+                    self.dry_run_writes += 1
             if resource:
                 self.by_resource[resource] = self.by_resource.get(resource, 0) + 1
             status = str(entry.get("status"))
@@ -74,8 +78,9 @@ class RequestLog:
 
     def report(self):
         with self.lock:
-            writes = sum(self.by_verb.get(verb, 0) for verb in WRITE_VERBS)
-            return {"total": self.total, "writes": writes, "by_verb": dict(self.by_verb), "by_resource": dict(self.by_resource),
+            writes = sum(self.by_verb.get(verb, 0) for verb in WRITE_VERBS) - self.dry_run_writes
+            return {"total": self.total, "writes": writes, "dry_run_writes": self.dry_run_writes,
+                    "by_verb": dict(self.by_verb), "by_resource": dict(self.by_resource),
                     "by_status": dict(self.by_status), "entries": list(self.entries)}
 
 

@@ -195,3 +195,14 @@ def test_api_resources_and_whoami(kubectl):
     resources = kubectl("api-resources", "-o", "name").stdout.split()
     assert "deployments.apps" in resources and "pods" in resources
     assert kubectl("auth", "can-i", "create", "deployments").stdout.strip() == "yes"
+
+
+def test_a_server_side_dry_run_is_logged_but_not_counted_as_a_write(kube, kubectl, tmp_path):
+    manifest = tmp_path / "dry.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dry-run-only\n  namespace: default\ndata:\n  a: b\n",
+                        encoding="utf-8")
+    kube.reset_requests()
+    kubectl("apply", "--dry-run=server", "-f", str(manifest))
+    log = kube.requests()
+    assert log["writes"] == 0 and log["dry_run_writes"] >= 1
+    assert kubectl("get", "configmap", "dry-run-only", "-n", "default", check=False).returncode != 0
