@@ -26,6 +26,47 @@ def run_site(label):
     return sum(int(recap["changed"]) for recap in recaps)
 
 
+def deployed(sandbox, endpoints):
+    """One line per kind of thing in the sandbox, read with boto3, googleapiclient and the kubernetes client."""
+    import boto3
+    from google.oauth2 import service_account
+    from googleapiclient.discovery import build
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+
+    credentials = json.loads((sandbox / "credentials.json").read_text(encoding="utf-8"))
+    aws = endpoints["aws"]
+
+    def boto(service):
+        return boto3.client(service, endpoint_url=aws["endpoint_url"], region_name=aws["region"], **credentials["aws"])
+
+    lines = ["S3 buckets:         %s" % ", ".join(b["Name"] for b in boto("s3").list_buckets()["Buckets"]) or "-"]
+    roles = [r["RoleName"] for r in boto("iam").list_roles()["Roles"] if r["RoleName"] != "sandbox-eks-cluster"]
+    lines.append("IAM roles (IRSA):   %s" % (", ".join(roles) or "-"))
+    workgroups = [w["Name"] for w in boto("athena").list_work_groups()["WorkGroups"] if w["Name"] != "primary"]
+    lines.append("Athena workgroups:  %s" % (", ".join(workgroups) or "-"))
+    gcp = endpoints["gcp"]
+    google = service_account.Credentials.from_service_account_file(credentials["gcp"]["admin_key_file"],
+                                                                     scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    storage = build("storage", "v1", credentials=google, client_options={"api_endpoint": gcp["storage"]}, static_discovery=True)
+    buckets = [b["name"] for b in storage.buckets().list(project="sandbox-project").execute().get("items", [])]
+    lines.append("GCS buckets:        %s" % (", ".join(buckets) or "-"))
+    biglake = build("biglake", "v1", credentials=google, client_options={"api_endpoint": gcp["biglake"]}, static_discovery=True)
+    try:
+        catalogs = biglake.projects().locations().catalogs().list(parent="projects/sandbox-project/locations/us").execute()
+        names = [c["name"].rsplit("/", 1)[-1] for c in catalogs.get("catalogs", [])]
+    except Exception as error:  # pylint: disable=broad-exception-caught  # a summary line, not a check
+        names = ["(%s)" % str(error).splitlines()[0][:80]]
+    lines.append("BigLake catalogs:   %s" % (", ".join(names) or "-"))
+    core = k8s_client.CoreV1Api(k8s_config.new_client_from_config(config_file=str(sandbox / "kubeconfig")))
+    namespaces = [n.metadata.name for n in core.list_namespace().items if not n.metadata.name.startswith("kube-")]
+    lines.append("Kubernetes namespaces: %s" % ", ".join(namespaces))
+    releases = core.list_secret_for_all_namespaces(label_selector="owner=helm").items
+    lines.append("Helm releases:      %s" % (", ".join(sorted({"%s/%s" % (s.metadata.namespace, s.metadata.labels["name"]) for s in releases}))
+                                             or "-"))
+    return lines
+
+
 def main():
     sandbox = Path(os.environ.get("SANDBOX_DIR", REPO / ".sandbox"))
     run_site("first run")
@@ -40,8 +81,9 @@ def main():
     print(f"  Keycloak         {endpoints['keycloak']['url']}")
     print(f"  GCP APIs         {endpoints['gcp']['biglake']}   Cloud Storage {endpoints['gcp']['storage']}")
     print(f"  Credentials      {sandbox / 'credentials.json'}  (shell: source {sandbox / 'env'})")
-    print("  Deployed:        the platforms' preflight checks passed (keycloak, mlflow, jfrogml, zenml);")
-    print("                   `kubectl get all -A` lists what the platforms' roles deploy.")
+    print("\nWhat the site deployed, as the sandbox's own clients see it:")
+    for line in deployed(sandbox, endpoints):
+        print(f"  {line}")
     return 0
 
 
