@@ -46,8 +46,8 @@ def deployed(sandbox, endpoints):
     workgroups = [w["Name"] for w in boto("athena").list_work_groups()["WorkGroups"] if w["Name"] != "primary"]
     lines.append("Athena workgroups:  %s" % (", ".join(workgroups) or "-"))
     gcp = endpoints["gcp"]
-    google = service_account.Credentials.from_service_account_file(credentials["gcp"]["admin_key_file"],
-                                                                     scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    google = service_account.Credentials.from_service_account_file(
+        credentials["gcp"]["admin_key_file"], scopes=["https://www.googleapis.com/auth/cloud-platform"])
     storage = build("storage", "v1", credentials=google, client_options={"api_endpoint": gcp["storage"]}, static_discovery=True)
     buckets = [b["name"] for b in storage.buckets().list(project="sandbox-project").execute().get("items", [])]
     lines.append("GCS buckets:        %s" % (", ".join(buckets) or "-"))
@@ -62,8 +62,8 @@ def deployed(sandbox, endpoints):
     namespaces = [n.metadata.name for n in core.list_namespace().items if not n.metadata.name.startswith("kube-")]
     lines.append("Kubernetes namespaces: %s" % ", ".join(namespaces))
     releases = core.list_secret_for_all_namespaces(label_selector="owner=helm").items
-    lines.append("Helm releases:      %s" % (", ".join(sorted({"%s/%s" % (s.metadata.namespace, s.metadata.labels["name"]) for s in releases}))
-                                             or "-"))
+    release_names = sorted({"%s/%s" % (item.metadata.namespace, item.metadata.labels["name"]) for item in releases})
+    lines.append("Helm releases:      %s" % (", ".join(release_names) or "-"))
     return lines
 
 
