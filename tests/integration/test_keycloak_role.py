@@ -1,0 +1,139 @@
+"""The keycloak role on the sandbox: Helm deployment of the keycloakx stand-in on the Kubernetes emulator, realm and
+MLflow client on the Keycloak emulator; every chart values document it can produce is checked against the upstream
+keycloakx values schema."""
+
+import json
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+
+from tests.integration.keycloak_support import admin, admin_writes, reset_requests
+
+REPO = Path(__file__).resolve().parents[2]
+# The upstream schema says "$schema": "http://json-schema.org/schema#" (no draft); Helm validates it as draft 7.
+SCHEMA = json.loads((REPO / "tests/charts/keycloakx-standin/values.schema.json").read_text(encoding="utf-8"))
+VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
+ROLE_PLAYBOOK = "tests/integration/playbooks/keycloak_role/role.yml"
+VALUES_PLAYBOOK = "tests/integration/playbooks/keycloak_role/values.yml"
+JSON_CALLBACK = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+
+
+def run_with_vars(run_playbook, tmp_path, playbook, variables, *args, extra_env=None):
+    vars_file = tmp_path / ("vars-%s.json" % uuid.uuid4().hex[:6])
+    vars_file.write_text(json.dumps(variables), encoding="utf-8")
+    return run_playbook(playbook, "-e", "@%s" % vars_file, *args, extra_env=extra_env)
+
+
+def task_results(result):
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    return [task for play in report["plays"] for task in play["tasks"]]
+
+
+def task_named(result, name):
+    return next(task["hosts"]["localhost"] for task in task_results(result) if task["task"]["name"] == name)
+
+
+VARIANTS = {
+    "in-cluster postgres, ingress with TLS": {},
+    "external database from an existing secret": {
+        "keycloak_database_mode": "external", "keycloak_database_host": "db.example.com", "keycloak_database_port": 6432,
+        "keycloak_database_existing_secret": "keycloak-db", "keycloak_database_password": None},
+    "existing admin secret": {"keycloak_admin_existing_secret": "keycloak-admin", "keycloak_admin_password": None},
+    "ingress without TLS": {"keycloak_ingress_tls_secret": ""},
+    "no ingress": {"keycloak_ingress_enabled": False, "keycloak_url": "http://keycloak-http.keycloak.svc/auth"},
+    "relative path at the root": {"keycloak_relative_path": ""},
+    "relative path /sso/": {"keycloak_relative_path": "/sso/", "keycloak_image_tag": "26.0.7",
+                            "keycloak_ingress_annotations": {"nginx.ingress.kubernetes.io/proxy-buffer-size": "128k"}},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_values_document_validates_against_the_keycloakx_schema(run_playbook, tmp_path, variant):
+    # The sandbox inventory serves the emulator at the root; these documents start from the chart's /auth.
+    variables = {"keycloak_relative_path": "/auth", "keycloak_ingress_host": "sso.example.com",
+                 "keycloak_ingress_tls_secret": "sso-tls",
+                 "keycloak_admin_password": "not-used", "keycloak_database_password": "not-used"}
+    variables.update(VARIANTS[variant])
+    result = run_with_vars(run_playbook, tmp_path, VALUES_PLAYBOOK, {k: v for k, v in variables.items() if v is not None},
+                           extra_env=JSON_CALLBACK)
+    assert result.rc == 0, result.output
+    values = task_named(result, "Show them")["keycloak_chart_values"]
+    VALIDATOR.validate(values)
+    assert "not-used" not in json.dumps(values)  # passwords stay in Secrets
+    relative = variables["keycloak_relative_path"]
+    assert values["http"]["relativePath"] == (relative or "/")
+    assert values["database"]["existingSecret"] == variables.get("keycloak_database_existing_secret", "keycloak-database")
+    assert "secretKeyRef" in values["extraEnv"] and variables.get("keycloak_admin_existing_secret", "keycloak-admin") in values["extraEnv"]
+    if values["ingress"]["enabled"]:
+        assert values["ingress"]["rules"][0]["paths"][0]["path"] == relative.rstrip("/") + "/"
+        assert values["ingress"]["tls"] == ([{"hosts": ["sso.example.com"], "secretName": "sso-tls"}]
+                                            if variables["keycloak_ingress_tls_secret"] else [])
+
+
+def test_values_with_an_invalid_shape_are_refused_by_the_schema():
+    """The schema really checks something: the chart takes extraEnv as a template string, not a list."""
+    with pytest.raises(jsonschema.ValidationError):
+        VALIDATOR.validate({"image": {"repository": "quay.io/keycloak/keycloak", "tag": "26"}, "extraEnv": []})
+
+
+@pytest.fixture()
+def names():
+    suffix = uuid.uuid4().hex[:6]
+    return {"keycloak_realm": "role-%s" % suffix, "keycloak_namespace": "kc-%s" % suffix,
+            "keycloak_release_name": "kc-%s" % suffix}
+
+
+def test_role_deploys_keycloak_creates_the_client_and_a_second_run_changes_nothing(sandbox, run_playbook, tmp_path, names):
+    first = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, names)
+    assert first.rc == 0, first.output
+    assert first.total("changed") >= 4, first.output  # namespace, secrets, release, realm, client
+    api = k8s_client.ApiClient(k8s_config.load_kube_config(config_file=str(sandbox.kubeconfig)) or None)
+    apps, networking = k8s_client.AppsV1Api(api), k8s_client.NetworkingV1Api(api)
+    namespace, release = names["keycloak_namespace"], names["keycloak_release_name"]
+    statefulset = apps.read_namespaced_stateful_set(release + "-keycloakx", namespace)
+    env = {item.name: item for item in statefulset.spec.template.spec.containers[0].env}
+    assert env["KC_HTTP_RELATIVE_PATH"].value == "/"
+    assert env["KC_BOOTSTRAP_ADMIN_PASSWORD"].value_from.secret_key_ref.name == release + "-admin"
+    assert env["KC_DB_PASSWORD"].value_from.secret_key_ref.name == release + "-database"
+    ingress = networking.read_namespaced_ingress(release + "-keycloakx", namespace)
+    assert ingress.spec.tls[0].secret_name == "keycloak-tls" and ingress.spec.rules[0].host == "keycloak.sandbox.internal"
+
+    kc = admin(sandbox, names["keycloak_realm"])
+    client = kc.get_client(kc.get_client_id("mlflow"))
+    assert client["redirectUris"] == ["https://mlflow.sandbox.internal/callback"]
+    assert {group["name"] for group in kc.get_groups()} == {"mlflow-admins", "mlflow-users"}
+    shown = first.output.split("Show the published environment, without its secret")[1]
+    assert "OIDC_ADMIN_GROUP_NAME: mlflow-admins" in shown
+    assert "OIDC_DISCOVERY_URL: %s/realms/%s/.well-known/openid-configuration" % (
+        sandbox.endpoints["keycloak"]["url"], names["keycloak_realm"]) in shown
+    assert kc.get_client_secrets(client["id"])["value"] not in first.output
+
+    second = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, names)
+    assert second.rc == 0 and second.total("changed") == 0, second.output
+    admin(sandbox).delete_realm(names["keycloak_realm"])
+
+
+def test_deploy_without_an_admin_password_source_fails_in_the_preflight_before_any_write(sandbox, run_playbook,
+                                                                                         tmp_path, names):
+    sandbox.kube_admin("requests/reset", method="POST")
+    reset_requests(sandbox)
+    result = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, dict(names, keycloak_admin_password=""))
+    assert result.rc != 0
+    assert "keycloak: set keycloak_admin_password (vault-encrypted) or keycloak_admin_existing_secret, not both." \
+        in result.output
+    assert sandbox.kube_writes() == 0
+    assert admin_writes(sandbox, names["keycloak_realm"]) == []
+
+
+def test_existing_keycloak_mode_writes_nothing_to_kubernetes(sandbox, run_playbook, tmp_path, names):
+    sandbox.kube_admin("requests/reset", method="POST")
+    result = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, dict(names, keycloak_deploy=False))
+    assert result.rc == 0, result.output
+    assert sandbox.kube_writes() == 0
+    kc = admin(sandbox, names["keycloak_realm"])
+    assert kc.get_client_id("mlflow")
+    admin(sandbox).delete_realm(names["keycloak_realm"])
