@@ -119,7 +119,10 @@ def _item_key(item, keys):
 
 def _merge_list(original, patch, node, field_directives):
     strategy = node.patch_strategy()
-    keys = node.list_keys()
+    # Strategic merge identifies items by the patch merge key alone (a Service port by `port`, not by
+    # the list-map keys `port` and `protocol` that server-side apply uses), as the real API server does.
+    merge_key = node.schema.get("x-kubernetes-patch-merge-key")
+    keys = [merge_key] if merge_key else node.list_keys()
     if "merge" not in strategy:
         return [strip_directives(item) for item in patch if not (isinstance(item, dict) and "$patch" in item)]
     if not keys:  # a set of primitives

@@ -106,6 +106,15 @@ def test_client_side_apply_twice(kubectl):
     assert "service/web unchanged" in second.stdout
 
 
+def test_strategic_merge_patch_finds_a_port_by_its_merge_key(kubectl):
+    """A port patched without `protocol` is the stored TCP port (merge key `port`), not a second one."""
+    kubectl("patch", "service", "web", "-n", "shop", "--type", "strategic",
+            "-p", '{"spec": {"ports": [{"port": 80, "targetPort": 8081}]}}')
+    service = json.loads(kubectl("get", "svc", "web", "-n", "shop", "-o", "json").stdout)
+    assert [(port["port"], port["protocol"], port["targetPort"]) for port in service["spec"]["ports"]] == [
+        (80, "TCP", 8081)]
+
+
 def test_get_json_and_last_applied(kubectl):
     deployment = json.loads(kubectl("get", "deployment", "web", "-n", "shop", "-o", "json").stdout)
     assert deployment["kind"] == "Deployment"
