@@ -81,7 +81,10 @@ pytest: collection
 	SANDBOX_DIR=$(TEST_SANDBOX) $(PY) -m pytest tests/unit tests/sandbox tests/integration; \
 		rc=$$?; $(PY) -m tests.sandbox down --dir $(TEST_SANDBOX); exit $$rc
 
+# Molecule keeps each scenario's state in ~/.ansible/tmp; a scenario stopped half-way stays "prepared" and the
+# next run would skip its prepare step, so every run starts from a reset.
 molecule: collection
+	$(BIN)/molecule reset --all
 	$(PY) -m tests.sandbox down --dir $(TEST_SANDBOX) || true
 	rm -rf $(TEST_SANDBOX)
 	$(PY) -m tests.sandbox up --dir $(TEST_SANDBOX) --port-base 26000
