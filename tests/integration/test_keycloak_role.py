@@ -2,6 +2,7 @@
 MLflow client on the Keycloak emulator; every chart values document it can produce is checked against the upstream
 keycloakx values schema."""
 
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -87,13 +88,26 @@ def names():
             "keycloak_release_name": "kc-%s" % suffix}
 
 
+def database_password(core, namespace, release):
+    return base64.b64decode(core.read_namespaced_secret(release + "-database", namespace).data["password"]).decode()
+
+
 def test_role_deploys_keycloak_creates_the_client_and_a_second_run_changes_nothing(sandbox, run_playbook, tmp_path, names):
-    first = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, names)
+    # No database password in the inventory: the in-cluster PostgreSQL gets a generated one, kept on later runs.
+    variables = dict(names, keycloak_database_password="")
+    first = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, variables)
     assert first.rc == 0, first.output
     assert first.total("changed") >= 4, first.output  # namespace, secrets, release, realm, client
     api = k8s_client.ApiClient(k8s_config.load_kube_config(config_file=str(sandbox.kubeconfig)) or None)
-    apps, networking = k8s_client.AppsV1Api(api), k8s_client.NetworkingV1Api(api)
+    apps, networking, core = k8s_client.AppsV1Api(api), k8s_client.NetworkingV1Api(api), k8s_client.CoreV1Api(api)
     namespace, release = names["keycloak_namespace"], names["keycloak_release_name"]
+    postgres = apps.read_namespaced_stateful_set("keycloak-postgresql", namespace)
+    postgres_env = {item.name: item for item in postgres.spec.template.spec.containers[0].env}
+    assert postgres_env["POSTGRES_PASSWORD"].value_from.secret_key_ref.name == release + "-database"
+    assert postgres_env["POSTGRES_DB"].value == "keycloak" and postgres_env["POSTGRES_USER"].value == "keycloak"
+    assert [port.port for port in core.read_namespaced_service("keycloak-postgresql", namespace).spec.ports] == [5432]
+    generated = database_password(core, namespace, release)
+    assert len(generated) == 32 and generated not in first.output
     statefulset = apps.read_namespaced_stateful_set(release + "-keycloakx", namespace)
     env = {item.name: item for item in statefulset.spec.template.spec.containers[0].env}
     assert env["KC_HTTP_RELATIVE_PATH"].value == "/"
@@ -112,8 +126,9 @@ def test_role_deploys_keycloak_creates_the_client_and_a_second_run_changes_nothi
         sandbox.endpoints["keycloak"]["url"], names["keycloak_realm"]) in shown
     assert kc.get_client_secrets(client["id"])["value"] not in first.output
 
-    second = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, names)
+    second = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, variables)
     assert second.rc == 0 and second.total("changed") == 0, second.output
+    assert database_password(core, namespace, release) == generated
     admin(sandbox).delete_realm(names["keycloak_realm"])
 
 
