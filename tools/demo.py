@@ -65,9 +65,10 @@ def deployed(sandbox, endpoints):
     release_names = sorted({"%s/%s" % (item.metadata.namespace, item.metadata.labels["name"]) for item in releases})
     lines.append("Helm releases:      %s" % (", ".join(release_names) or "-"))
     networking = k8s_client.NetworkingV1Api(core.api_client)
-    urls = sorted("%s://%s (%s/%s)" % ("https" if ingress.spec.tls else "http", rule.host, ingress.metadata.namespace,
-                                      ingress.metadata.name)
-                  for ingress in networking.list_ingress_for_all_namespaces().items for rule in ingress.spec.rules or [])
+    ingresses = networking.list_ingress_for_all_namespaces().items
+    urls = sorted("%s://%s (%s/%s)" % ("https" if ingress.spec.tls else "http", rule.host,
+                                       ingress.metadata.namespace, ingress.metadata.name)
+                  for ingress in ingresses for rule in ingress.spec.rules or [])
     lines.append("Ingress URLs:       %s" % (", ".join(urls) or "-"))
     realms = [realm["realm"] for realm in keycloak_realms(endpoints["keycloak"]["url"], credentials["keycloak"])]
     lines.append("Keycloak realms:    %s" % (", ".join(realm for realm in realms if realm != "master") or "-"))

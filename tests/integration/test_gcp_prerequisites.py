@@ -39,6 +39,7 @@ def names(sandbox):
         "gcp_prerequisites_jfrogml_service_account": f"it-jfrogml-{suffix}",
         "gcp_prerequisites_mlflow_service_account": f"it-mlflow-{suffix}",
         "gcp_prerequisites_jfrogml_key_secret_name": f"it-jfrogml-key-{suffix}",
+        "gcp_prerequisites_mlflow_project_roles": ["roles/cloudsql.client"],
     }
     for service in SERVICES:
         set_service(sandbox, service, True)
@@ -95,6 +96,7 @@ def test_everything_is_created_then_a_second_run_changes_nothing(apply, names, s
     project_policy = api(sandbox, "cloudresourcemanager").projects().getIamPolicy(resource=PROJECT, body={}).execute()
     for role in JFROGML_PROJECT_ROLES:
         assert f"serviceAccount:{jfrogml}" in members(project_policy, role), role
+    assert f"serviceAccount:{mlflow}" in members(project_policy, "roles/cloudsql.client")
 
     storage = api(sandbox, "storage").buckets()
     for bucket, role, account in ((names["gcp_prerequisites_jfrogml_bucket"], "roles/storage.admin", jfrogml),
