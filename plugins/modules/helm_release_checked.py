@@ -113,6 +113,14 @@ options:
         uninstall. The task then fails with the failed check, its logs and the rollback result.
     type: bool
     default: false
+  transient_attempts:
+    description:
+      - How many times the install or upgrade is tried while its failures are transient (throttling, server
+        errors, connection resets), with jittered exponential backoff between the attempts. At least 1.
+      - After a transient failure the stored release is read first, so an operation that went through is not
+        repeated.
+    type: int
+    default: 4
   preflight:
     description: Read-only checks run before anything is changed; all problems are reported together.
     type: dict
@@ -336,6 +344,7 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),
         atomic=dict(type="bool", default=False),
+        transient_attempts=dict(type="int", default=4),
         preflight=dict(type="dict", options=dict(
             kube_version=dict(type="str"),
             required_crds=dict(type="list", elements="str"),

@@ -90,6 +90,8 @@ def run_module(module):
             parse_range(preflight["kube_version"])
         except VersionRangeError as error:
             module.fail_json(msg="preflight.kube_version: %s" % error)
+    if params["transient_attempts"] < 1:
+        module.fail_json(msg="transient_attempts must be at least 1, got %d" % params["transient_attempts"])
     settings = connection_settings(params)
     spec = ReleaseSpec(params["name"], params["release_namespace"], params.get("chart_ref"), load_values(module),
                        chart_version=params.get("chart_version"), chart_repo_url=params.get("chart_repo_url"),
@@ -97,6 +99,7 @@ def run_module(module):
     options = {
         "state": params["state"],
         "atomic": params["atomic"],
+        "transient_attempts": params["transient_attempts"],
         "wait": params["wait"],
         "wait_timeout": params["wait_timeout"],
         "preflight": preflight,
