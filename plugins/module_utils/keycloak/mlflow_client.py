@@ -147,10 +147,6 @@ def find_client(api, realm, client_id):
                  if client.get("clientId") == client_id), None)
 
 
-def find_scope(api, realm, name):
-    return next((scope for scope in api.get(path(realm, "client-scopes")) or [] if scope.get("name") == name), None)
-
-
 def find_group(api, realm, name):
     groups = api.get(path(realm, "groups"), {"search": name, "exact": "true", "briefRepresentation": "true"}) or []
     return next((group for group in groups if group.get("name") == name), None)
@@ -182,8 +178,9 @@ def ensure_present(api, params, check_mode, changes):
     realm = params["realm"]
     desired = desired_client(params)
     client = find_client(api, realm, params["client_id"])
-    scope = find_scope(api, realm, params["groups_scope"])
-    all_scopes = {item["name"]: item["id"] for item in api.get(path(realm, "client-scopes")) or []}
+    scopes = api.get(path(realm, "client-scopes")) or []
+    scope = next((item for item in scopes if item.get("name") == params["groups_scope"]), None)
+    all_scopes = {item["name"]: item["id"] for item in scopes}
     for name in ("profile", "email"):
         if name not in all_scopes:
             raise InvalidInput(f"realm {realm!r} has no client scope {name!r}")
