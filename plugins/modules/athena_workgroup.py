@@ -47,21 +47,12 @@ options:
     description: With O(state=absent), delete the workgroup's named queries and prepared statements too.
     type: bool
     default: false
-  tags:
-    description: Tags of the workgroup. Not set leaves them alone.
-    type: dict
-  purge_tags:
-    description: Remove tags not listed in O(tags).
-    type: bool
-    default: true
 extends_documentation_fragment:
   - mlplatform.selfhosted.aws
+  - mlplatform.selfhosted.attributes
+  - mlplatform.selfhosted.tags
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and writes nothing.
   diff_mode:
-    support: full
     description: Shows the workgroup's settings and tags before and after.
 """
 
@@ -109,7 +100,7 @@ workgroup:
 """
 
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.aws.athena import ensure_workgroup
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.aws.core import aws_module, run_module
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.aws.core import TAGS_ARGUMENT_SPEC, aws_module, run_module
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -121,8 +112,7 @@ ARGUMENT_SPEC = dict(
     enforce_workgroup_configuration=dict(type="bool"),
     publish_cloudwatch_metrics_enabled=dict(type="bool"),
     recursive_delete=dict(type="bool", default=False),
-    tags=dict(type="dict"),
-    purge_tags=dict(type="bool", default=True),
+    **TAGS_ARGUMENT_SPEC,
 )
 
 

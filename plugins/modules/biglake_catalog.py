@@ -67,12 +67,9 @@ options:
     default: false
 extends_documentation_fragment:
   - mlplatform.selfhosted.gcp
+  - mlplatform.selfhosted.attributes
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and writes nothing.
   diff_mode:
-    support: full
     description: Shows the catalog's name and its databases (location URI, parameters) before and after.
 seealso:
   - module: mlplatform.selfhosted.gcp_service
@@ -161,8 +158,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = gcp_module(ARGUMENT_SPEC)
-    run_module(module, ensure_catalog, DEFAULT_ENDPOINT)
+    run_module(gcp_module(ARGUMENT_SPEC), ensure_catalog, DEFAULT_ENDPOINT)
 
 
 if __name__ == "__main__":

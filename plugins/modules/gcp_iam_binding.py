@@ -58,12 +58,9 @@ options:
     type: str
 extends_documentation_fragment:
   - mlplatform.selfhosted.gcp
+  - mlplatform.selfhosted.attributes
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and writes nothing.
   diff_mode:
-    support: full
     description: Shows the members of the declared roles before and after.
 seealso:
   - module: google.cloud.gcp_resourcemanager_project

@@ -32,12 +32,11 @@ options:
     default: false
 extends_documentation_fragment:
   - mlplatform.selfhosted.gcp
+  - mlplatform.selfhosted.attributes
 attributes:
   check_mode:
-    support: full
     description: Reports which services would change and changes none.
   diff_mode:
-    support: full
     description: Shows each service's state (ENABLED, DISABLED) before and after.
 seealso:
   - module: google.cloud.gcp_serviceusage_service
@@ -72,8 +71,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = gcp_module(ARGUMENT_SPEC)
-    run_module(module, ensure_services, DEFAULT_ENDPOINT)
+    run_module(gcp_module(ARGUMENT_SPEC), ensure_services, DEFAULT_ENDPOINT)
 
 
 if __name__ == "__main__":

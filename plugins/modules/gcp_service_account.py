@@ -34,12 +34,9 @@ options:
     default: present
 extends_documentation_fragment:
   - mlplatform.selfhosted.gcp
+  - mlplatform.selfhosted.attributes
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and writes nothing.
   diff_mode:
-    support: full
     description: Shows the account's email, display name and description before and after.
 seealso:
   - module: google.cloud.gcp_iam_service_account
@@ -83,8 +80,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = gcp_module(ARGUMENT_SPEC)
-    run_module(module, ensure_service_account, IAM_ENDPOINT)
+    run_module(gcp_module(ARGUMENT_SPEC), ensure_service_account, IAM_ENDPOINT)
 
 
 if __name__ == "__main__":

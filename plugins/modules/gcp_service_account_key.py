@@ -36,12 +36,11 @@ options:
     default: present
 extends_documentation_fragment:
   - mlplatform.selfhosted.gcp
+  - mlplatform.selfhosted.attributes
 attributes:
   check_mode:
-    support: full
     description: Reports whether a key would be created or deleted and writes nothing.
   diff_mode:
-    support: full
     description: Shows the ids of the account's user-managed keys before and after; never key material.
 seealso:
   - module: mlplatform.selfhosted.gcp_service_account
@@ -94,8 +93,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = gcp_module(ARGUMENT_SPEC)
-    run_module(module, ensure_service_account_key, IAM_ENDPOINT, needs_project=False)
+    run_module(gcp_module(ARGUMENT_SPEC), ensure_service_account_key, IAM_ENDPOINT, needs_project=False)
 
 
 if __name__ == "__main__":

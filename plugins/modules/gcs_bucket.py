@@ -47,12 +47,9 @@ options:
     type: str
 extends_documentation_fragment:
   - mlplatform.selfhosted.gcp
+  - mlplatform.selfhosted.attributes
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and writes nothing.
   diff_mode:
-    support: full
     description: Shows the managed settings before and after.
 seealso:
   - module: google.cloud.gcp_storage_bucket
@@ -91,8 +88,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = gcp_module(ARGUMENT_SPEC)
-    run_module(module, ensure_bucket, DEFAULT_ENDPOINT)
+    run_module(gcp_module(ARGUMENT_SPEC), ensure_bucket, DEFAULT_ENDPOINT)
 
 
 if __name__ == "__main__":

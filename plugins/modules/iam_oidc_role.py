@@ -115,21 +115,12 @@ options:
   description:
     description: Description of the role.
     type: str
-  tags:
-    description: Tags of the role. Not set leaves them alone.
-    type: dict
-  purge_tags:
-    description: Remove tags not listed in O(tags).
-    type: bool
-    default: true
 extends_documentation_fragment:
   - mlplatform.selfhosted.aws
+  - mlplatform.selfhosted.attributes
+  - mlplatform.selfhosted.tags
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and writes nothing.
   diff_mode:
-    support: full
     description: Shows the role's trust policy, policies and settings before and after, as JSON.
 notes:
   - Throttled calls are retried up to 8 times with jittered exponential backoff.
@@ -247,7 +238,7 @@ service_account_annotations:
     eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/mlflow-artifacts
 """
 
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.aws.core import aws_module, run_module
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.aws.core import TAGS_ARGUMENT_SPEC, aws_module, run_module
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.aws.oidc_role import ensure_oidc_role
 
 ARGUMENT_SPEC = dict(
@@ -272,8 +263,7 @@ ARGUMENT_SPEC = dict(
     path=dict(type="str", default="/"),
     max_session_duration=dict(type="int"),
     description=dict(type="str"),
-    tags=dict(type="dict"),
-    purge_tags=dict(type="bool", default=True),
+    **TAGS_ARGUMENT_SPEC,
 )
 
 

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 import traceback
 
@@ -16,6 +15,7 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.aws.errors i
     NotFound,
     Transient,
 )
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.retry import Retry
 
 try:
     import boto3
@@ -114,12 +114,8 @@ class AWSClient:
     def call(self, service, operation, **kwargs):
         """Call one API operation (snake_case name); retries throttling with jittered backoff, bounded."""
         method = getattr(self._client(service), operation)
-        for attempt in range(MAX_ATTEMPTS - 1):
-            try:
-                return _call_once(method, operation, kwargs)
-            except Transient:
-                self._sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
-        return _call_once(method, operation, kwargs)
+        retry = Retry(MAX_ATTEMPTS, base=BACKOFF_BASE, cap=BACKOFF_CAP, sleep=self._sleep)
+        return retry.call(lambda: _call_once(method, operation, kwargs))
 
     def iam_list(self, operation, key, **kwargs):
         """Every item under `key` across the pages of an IAM list operation (Marker/IsTruncated)."""

@@ -21,7 +21,6 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.gcp.errors i
 )
 
 DEFAULT_ENDPOINT = "https://biglake.googleapis.com/"
-SERVICE = "biglake.googleapis.com"
 # Catalog, database and table ids as the API accepts them.
 RESOURCE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$")
 DATABASE_TYPE = "HIVE"

@@ -12,7 +12,6 @@ the API's endpoint (Google's, or an emulator's through `api_endpoint`), the way 
 from __future__ import annotations
 
 import json
-import random
 import time
 import traceback
 
@@ -27,6 +26,7 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.gcp.errors i
     ServiceDisabled,
     Transient,
 )
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.retry import Retry
 
 try:
     import google.auth
@@ -149,8 +149,9 @@ def error_from_response(response, operation):
 class GCPClient:
     """Calls to one Google API through an authorised session; retries are explicit and bounded."""
 
-    def __init__(self, credentials, endpoint, validate_certs=True, sleep=time.sleep, session=None):
+    def __init__(self, credentials, endpoint, validate_certs=True, sleep=time.sleep, session=None, project=None):
         self.endpoint = endpoint.rstrip("/") + "/"
+        self.project = project
         self._session = session or AuthorizedSession(credentials)
         self._session.verify = validate_certs
         self._session.headers["User-Agent"] = USER_AGENT
@@ -158,7 +159,7 @@ class GCPClient:
 
     @classmethod
     def from_module_params(cls, params, default_endpoint):
-        """The client of a module's connection options; returns (client, project)."""
+        """The client of a module's connection options; its project is the option's, or the one the key names."""
         credentials, key_project = build_credentials(
             auth_kind=params.get("auth_kind") or "application",
             service_account_file=params.get("service_account_file"),
@@ -166,9 +167,8 @@ class GCPClient:
             access_token=params.get("access_token"),
             impersonate_service_account=params.get("impersonate_service_account"),
             scopes=params.get("scopes"))
-        client = cls(credentials, params.get("api_endpoint") or default_endpoint,
-                     validate_certs=params.get("validate_certs", True))
-        return client, params.get("project") or key_project
+        return cls(credentials, params.get("api_endpoint") or default_endpoint,
+                   validate_certs=params.get("validate_certs", True), project=params.get("project") or key_project)
 
     def _send_once(self, method, path, params, body):
         operation = f"{method} {path}"
@@ -192,12 +192,8 @@ class GCPClient:
 
     def request(self, method, path, params=None, body=None):
         """One REST call; 429 and 5xx are retried with full-jitter exponential backoff, MAX_ATTEMPTS in all."""
-        for attempt in range(MAX_ATTEMPTS - 1):
-            try:
-                return self._send_once(method, path, params, body)
-            except Transient:
-                self._sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
-        return self._send_once(method, path, params, body)
+        retry = Retry(MAX_ATTEMPTS, base=BACKOFF_BASE, cap=BACKOFF_CAP, sleep=self._sleep)
+        return retry.call(lambda: self._send_once(method, path, params, body))
 
     def get(self, path, params=None):
         return self.request("GET", path, params=params)
