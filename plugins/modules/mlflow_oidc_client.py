@@ -261,8 +261,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = keycloak_module(ARGUMENT_SPEC, required_if=[("state", "present", ["mlflow_url"])])
-    run_module(module, ensure_mlflow_client)
+    run_module(keycloak_module(ARGUMENT_SPEC, required_if=[("state", "present", ["mlflow_url"])]), ensure_mlflow_client)
 
 
 if __name__ == "__main__":

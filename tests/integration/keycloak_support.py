@@ -32,6 +32,11 @@ def reset_requests(sandbox):
     _sandbox_call(sandbox, "requests/reset", method="POST")
 
 
+def requests_total(sandbox):
+    """Requests Keycloak answered since the last reset_requests, token requests included."""
+    return _sandbox_call(sandbox, "requests")["total"]
+
+
 def admin_writes(sandbox, realm):
     """Admin API writes (POST, PUT, DELETE) to `realm` since the last reset_requests."""
     prefix = "/admin/realms/%s" % realm

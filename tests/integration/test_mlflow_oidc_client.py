@@ -7,7 +7,7 @@ import jwt
 import pytest
 from keycloak import KeycloakOpenID
 
-from tests.integration.keycloak_support import admin, admin_writes, new_realm, reset_requests
+from tests.integration.keycloak_support import admin, admin_writes, new_realm, requests_total, reset_requests
 
 PLAYBOOK = "tests/integration/playbooks/mlflow_oidc_client/client.yml"
 MLFLOW_URL = "https://mlflow.example.com"
@@ -67,6 +67,7 @@ def test_four_steps_create_then_nothing_to_do(sandbox, realm, run_client):
     reset_requests(sandbox)
     planned = run_client(check=True)
     assert planned["_rc"] == 0 and planned["changed"], planned
+    assert planned["api_requests"] == requests_total(sandbox)
     assert admin_writes(sandbox, realm) == []
     assert client_of(sandbox, realm)[1] is None
 
@@ -174,6 +175,7 @@ def test_unknown_user_fails_before_any_write(sandbox, realm, run_client):
     reset_requests(sandbox)
     result = run_client(memberships=[{"username": "nobody", "groups": ["mlflow-admins"]}])
     assert result["_rc"] != 0
+    assert result["api_requests"] == requests_total(sandbox) and result["changes_made"] == []
     assert result["msg"] == "user 'nobody' does not exist in realm '%s'" % realm
     assert admin_writes(sandbox, realm) == []
     assert client_of(sandbox, realm)[1] is None

@@ -146,10 +146,10 @@ class CountingClient:
         self.closed = True
 
 
-def run(ensure, client=None, make_client=None):
+def run(ensure, client=None, make_client=None, count_requests=True):
     module = FakeModule(params={"name": "x"}, check_mode=True)
     with pytest.raises(ModuleExit) as exited:
-        common_module.run_module(module, make_client or (lambda module: client), ensure)
+        common_module.run_module(module, make_client or (lambda module: client), ensure, count_requests=count_requests)
     return module, exited.value
 
 
@@ -179,16 +179,24 @@ def test_failure_is_one_payload_with_what_was_done_before_it():
         "changes_made": ["detached policy p"], "changed": True, "planned": ["delete role"], "api_requests": 3}
 
 
-def test_a_client_without_a_request_count_adds_none():
-    _module, exited = run(lambda client, params, check_mode: {"changed": False}, object())
+def test_a_system_that_counts_no_requests_reports_none():
+    _module, exited = run(lambda client, params, check_mode: {"changed": False}, object(), count_requests=False)
     assert exited.result == {"changed": False}
+
+
+def test_a_client_that_could_not_be_made_made_no_requests():
+    def make_client(module):
+        raise errors.InvalidInput("set token, or a user and a password")
+
+    _module, exited = run(lambda client, params, check_mode: {}, make_client=make_client)
+    assert exited.failed and exited.result["api_requests"] == 0 and exited.result["changed"] is False
 
 
 def test_a_missing_library_fails_with_its_traceback():
     def make_client(module):
         raise errors.MissingDependency("Failed to import the required Python library (boto3)", traceback="Traceback...")
 
-    _module, exited = run(lambda client, params, check_mode: {}, make_client=make_client)
+    _module, exited = run(lambda client, params, check_mode: {}, make_client=make_client, count_requests=False)
     assert exited.failed and exited.result == {"msg": "Failed to import the required Python library (boto3)",
                                                "exception": "Traceback..."}
 

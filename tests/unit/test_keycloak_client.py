@@ -102,6 +102,19 @@ def test_server_errors_are_retried_with_backoff_and_bounded(fake):
         new_client().get("ml")
 
 
+def test_retries_wait_within_the_full_jitter_window_and_every_request_counts(fake):
+    fake(TOKEN, *[(503, "{}")] * kc_client.MAX_ATTEMPTS)
+    sleeps = []
+    client = kc_client.KeycloakClient("https://sso.example.com/auth", username="admin", password=PASSWORD,
+                                      sleep=sleeps.append)
+    with pytest.raises(Transient) as raised:
+        client.get("ml")
+    assert raised.value.attempts == kc_client.MAX_ATTEMPTS and len(sleeps) == kc_client.MAX_ATTEMPTS - 1
+    assert all(0 <= seconds <= min(kc_client.BACKOFF_CAP, kc_client.BACKOFF_BASE * 2 ** number)
+               for number, seconds in enumerate(sleeps))
+    assert client.request_count == 1 + kc_client.MAX_ATTEMPTS
+
+
 def test_client_errors_are_not_retried(fake):
     keycloak = fake(TOKEN, (409, json.dumps({"errorMessage": "Client mlflow already exists"})))
     with pytest.raises(Conflict, match="Client mlflow already exists"):
@@ -162,7 +175,7 @@ def test_invalid_input_is_refused_before_any_call(change, message):
         mlflow_client.validate(dict(PARAMS, **change))
 
 
-class FakeAdminApi:
+class FakeAdminClient:
     """Just enough of KeycloakClient for ensure_mlflow_client: an empty realm with Keycloak's default scopes."""
 
     base_url = "https://sso.example.com"
@@ -194,17 +207,18 @@ class FakeAdminApi:
 
 
 def test_check_mode_plans_everything_and_writes_nothing():
-    api = FakeAdminApi()
-    result = mlflow_client.ensure_mlflow_client(api, dict(PARAMS, memberships=[], regenerate_secret=False,
-                                                          issuer_base_url=None, auth_keycloak_url=api.base_url), True)
-    assert result["changed"] and api.writes == [] and result["client_secret"] is None
+    client = FakeAdminClient()
+    result = mlflow_client.ensure_mlflow_client(client, dict(PARAMS, memberships=[], regenerate_secret=False,
+                                                             issuer_base_url=None, auth_keycloak_url=client.base_url),
+                                                True)
+    assert result["changed"] and client.writes == [] and result["client_secret"] is None
     assert result["diff"]["after"]["groups"] == ["mlflow-admins", "mlflow-users"]
 
 
 def test_a_failure_half_way_reports_what_was_already_done():
-    api = FakeAdminApi(fail_on="ml/groups")
+    client = FakeAdminClient(fail_on="ml/groups")
     with pytest.raises(Conflict) as raised:
-        mlflow_client.ensure_mlflow_client(api, dict(PARAMS, memberships=[], regenerate_secret=False,
-                                                     issuer_base_url=None, auth_keycloak_url=api.base_url), False)
+        mlflow_client.ensure_mlflow_client(client, dict(PARAMS, memberships=[], regenerate_secret=False,
+                                                        issuer_base_url=None, auth_keycloak_url=client.base_url), False)
     assert raised.value.done == ["created client mlflow", "created client scope groups",
                                  "added default scopes email, groups, profile to client mlflow"]

@@ -28,18 +28,19 @@ def build_module(connection_spec, argument_spec, constraints=None, **kwargs):
     return AnsibleModule(argument_spec=spec, **kwargs)
 
 
-def request_count(client):
-    """The client's count of API requests, for the result's ``api_requests``; None for clients that keep none."""
-    return getattr(client, "request_count", None)
-
-
-def run_module(module, make_client, ensure):
+def run_module(module, make_client, ensure, count_requests=False):
     """exit_json(**ensure(client, params, check_mode)) with client = make_client(module), or one failure payload.
 
     A result's ``warnings`` become module warnings. A failure carries ``msg`` (the error as text, with the
     changes made before it), ``error`` (``ApiError.as_dict()``), ``changes_made``, ``changed`` and the
-    error's ``result`` fields; both carry ``api_requests`` when the client counts its requests.
+    error's ``result`` fields. With count_requests, both carry ``api_requests``, the client's
+    ``request_count`` (0 when the client could not be made).
     """
+
+    def add_request_count(fields):
+        if count_requests:
+            fields["api_requests"] = getattr(client, "request_count", 0)
+
     client = None
     try:
         client = make_client(module)
@@ -53,8 +54,7 @@ def run_module(module, make_client, ensure):
         failure = {"changes_made": list(error.done), "changed": bool(error.done)}
         failure.update(error.result)
         failure["error"] = error.as_dict()
-        if request_count(client) is not None:
-            failure["api_requests"] = request_count(client)
+        add_request_count(failure)
         module.fail_json(msg=message, **failure)
     finally:
         close = getattr(client, "close", None)
@@ -62,6 +62,5 @@ def run_module(module, make_client, ensure):
             close()
     for warning in result.pop("warnings", []):
         module.warn(warning)
-    if request_count(client) is not None:
-        result["api_requests"] = request_count(client)
+    add_request_count(result)
     module.exit_json(**result)

@@ -4,20 +4,20 @@
 """A small Keycloak Admin REST client on ansible.module_utils.urls.open_url (no extra dependency).
 
 It gets an admin token (password grant, client credentials or a given token), re-authenticates once
-when a token expires mid-task (401), retries 429 and 5xx with jittered backoff, bounded, and raises
+when a token expires mid-task (401), retries 429 and 5xx through common.retry (bounded), and raises
 the typed errors of errors.py; it never fails a module itself. Credentials never reach a message.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import time
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.retry import Retry
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.keycloak.errors import (
     AuthError,
     Conflict,
@@ -84,9 +84,8 @@ class KeycloakClient:
         self._validate_certs = validate_certs
         self._timeout = timeout
         self._http_agent = http_agent
-        self._sleep = sleep
-        self.requests = 0
-        self.writes = 0
+        self._retry = Retry(MAX_ATTEMPTS, base=BACKOFF_BASE, cap=BACKOFF_CAP, sleep=sleep)
+        self.request_count = 0
 
     @classmethod
     def from_module_params(cls, params):
@@ -100,9 +99,7 @@ class KeycloakClient:
 
     def _open(self, method, url, data=None, headers=None, operation=None):
         """(status, headers, body text) of one HTTP exchange; HTTP errors become typed errors."""
-        self.requests += 1
-        if method != "GET":
-            self.writes += 1
+        self.request_count += 1
         try:
             response = open_url(url, data=data, headers=headers or {}, method=method, validate_certs=self._validate_certs,
                                 timeout=self._timeout, http_agent=self._http_agent, follow_redirects="none")
@@ -113,14 +110,6 @@ class KeycloakClient:
         except (URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise Unreachable(f"cannot reach Keycloak at {self.base_url}: {reason}", operation=operation) from None
-
-    def _with_retries(self, send):
-        for attempt in range(MAX_ATTEMPTS - 1):
-            try:
-                return send()
-            except Transient:
-                self._sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
-        return send()
 
     # --- authentication
 
@@ -140,7 +129,7 @@ class KeycloakClient:
             who = f"client {self._client_id}"
         operation = f"POST /realms/{self.auth_realm}/protocol/openid-connect/token"
         try:
-            _status, _headers, body = self._with_retries(lambda: self._open(
+            _status, _headers, body = self._retry.call(lambda: self._open(
                 "POST", self.token_url(self.auth_realm), data=urlencode(form),
                 headers={"Content-Type": "application/x-www-form-urlencoded"}, operation=operation))
         except (Unreachable, Transient):
@@ -173,13 +162,13 @@ class KeycloakClient:
             return self._open(method, url, data=data, headers=headers, operation=operation)
 
         try:
-            _status, headers, text = self._with_retries(send)
+            _status, headers, text = self._retry.call(send)
         except AuthError as error:
             # An expired token gets 401: authenticate again, once, and repeat the call.
             if error.status != 401 or not self._can_reauthenticate:
                 raise
             self.authenticate()
-            _status, headers, text = self._with_retries(send)
+            _status, headers, text = self._retry.call(send)
         return (json.loads(text) if text.strip() else None), headers
 
     def get(self, api_path, query=None):
