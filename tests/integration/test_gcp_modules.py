@@ -9,17 +9,7 @@ import uuid
 
 import pytest
 
-from tests.integration.gcp_support import (
-    PROJECT,
-    api,
-    assert_changed,
-    extra_vars,
-    get_or_none,
-    members,
-    reset_requests,
-    set_service,
-    writes,
-)
+from tests.integration.gcp_support import PROJECT, api, assert_changed, extra_vars, get_or_none, members, reset_requests, set_service, writes
 
 PLAYBOOKS = "tests/integration/playbooks/gcp_modules"
 

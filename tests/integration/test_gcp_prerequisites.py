@@ -8,17 +8,7 @@ import pytest
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
 
-from tests.integration.gcp_support import (
-    PROJECT,
-    api,
-    assert_changed,
-    extra_vars,
-    get_or_none,
-    members,
-    reset_requests,
-    set_service,
-    writes,
-)
+from tests.integration.gcp_support import PROJECT, api, assert_changed, extra_vars, get_or_none, members, reset_requests, set_service, writes
 
 PLAYBOOK = "tests/integration/playbooks/gcp_prerequisites/prerequisites.yml"
 SERVICES = ("biglake.googleapis.com", "bigquery.googleapis.com")

@@ -7,17 +7,7 @@ import pytest
 import requests
 
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.gcp import client as gcp_client
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.gcp.errors import (
-    AuthError,
-    Conflict,
-    FailedPrecondition,
-    GCPError,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    ServiceDisabled,
-    Transient,
-)
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.gcp import errors
 
 SERVICE_DISABLED = {"error": {
     "code": 403, "status": "PERMISSION_DENIED",
@@ -80,7 +70,7 @@ def test_throttling_and_server_errors_are_retried_then_succeed(status):
 def test_retries_are_bounded_and_end_in_transient():
     unavailable = {"error": {"code": 503, "message": "down", "status": "UNAVAILABLE"}}
     client, session, sleeps = make_client(*[response(503, unavailable)] * 10)
-    with pytest.raises(Transient) as raised:
+    with pytest.raises(errors.Transient) as raised:
         client.get("v1/x")
     assert len(session.calls) == gcp_client.MAX_ATTEMPTS
     assert len(sleeps) == gcp_client.MAX_ATTEMPTS - 1
@@ -88,13 +78,13 @@ def test_retries_are_bounded_and_end_in_transient():
 
 
 @pytest.mark.parametrize("status, payload, kind", [
-    (400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "bad"}}, GCPError),
-    (400, {"error": {"code": 400, "status": "FAILED_PRECONDITION", "message": "not empty"}}, FailedPrecondition),
-    (401, {"error": {"code": 401, "status": "UNAUTHENTICATED", "message": "who"}}, AuthError),
-    (403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": "no"}}, PermissionDenied),
-    (404, None, NotFound),
-    (409, {"error": {"code": 409, "status": "ALREADY_EXISTS", "message": "exists"}}, Conflict),
-    (409, {"error": {"code": 409, "status": "ABORTED", "message": "etag"}}, Conflict),
+    (400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "bad"}}, errors.GCPError),
+    (400, {"error": {"code": 400, "status": "FAILED_PRECONDITION", "message": "not empty"}}, errors.FailedPrecondition),
+    (401, {"error": {"code": 401, "status": "UNAUTHENTICATED", "message": "who"}}, errors.AuthError),
+    (403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": "no"}}, errors.PermissionDenied),
+    (404, None, errors.NotFound),
+    (409, {"error": {"code": 409, "status": "ALREADY_EXISTS", "message": "exists"}}, errors.Conflict),
+    (409, {"error": {"code": 409, "status": "ABORTED", "message": "etag"}}, errors.Conflict),
 ])
 def test_other_errors_are_typed_and_not_retried(status, payload, kind):
     client, session, sleeps = make_client(response(status, payload))
@@ -108,17 +98,17 @@ def test_other_errors_are_typed_and_not_retried(status, payload, kind):
 
 def test_a_disabled_api_names_the_service_and_the_project():
     client = make_client(response(403, SERVICE_DISABLED))[0]
-    with pytest.raises(ServiceDisabled) as raised:
+    with pytest.raises(errors.ServiceDisabled) as raised:
         client.get("v1/x")
     assert raised.value.service == "biglake.googleapis.com"
-    assert isinstance(raised.value, PermissionDenied)
+    assert isinstance(raised.value, errors.PermissionDenied)
     assert "the biglake.googleapis.com API is disabled in projects/123; enable biglake.googleapis.com" in str(raised.value)
 
 
 def test_get_or_none_turns_only_not_found_into_none():
     client = make_client(response(404, text="Not Found"), response(403, SERVICE_DISABLED))[0]
     assert client.get_or_none("v1/x") is None
-    with pytest.raises(ServiceDisabled):
+    with pytest.raises(errors.ServiceDisabled):
         client.get_or_none("v1/x")
 
 
@@ -131,19 +121,19 @@ def test_list_all_follows_page_tokens():
 def test_token_and_connection_failures_are_not_retried():
     client, sleeps = make_client(google.auth.exceptions.RefreshError("invalid_grant"),
                                  requests.exceptions.ConnectionError("refused"))[::2]
-    with pytest.raises(AuthError, match="could not get an access token: invalid_grant"):
+    with pytest.raises(errors.AuthError, match="could not get an access token: invalid_grant"):
         client.get("v1/x")
-    with pytest.raises(GCPError, match="cannot reach http://emulator/biglake/"):
+    with pytest.raises(errors.GCPError, match="cannot reach http://emulator/biglake/"):
         client.get("v1/x")
     assert sleeps == []
 
 
 def test_a_bad_key_is_invalid_input_before_any_call(tmp_path):
-    with pytest.raises(InvalidInput, match="needs service_account_file or service_account_contents"):
+    with pytest.raises(errors.InvalidInput, match="needs service_account_file or service_account_contents"):
         gcp_client.build_credentials("serviceaccount")
-    with pytest.raises(InvalidInput, match="not a JSON service-account key"):
+    with pytest.raises(errors.InvalidInput, match="not a JSON service-account key"):
         gcp_client.build_credentials("serviceaccount", service_account_contents="{not json")
     broken = tmp_path / "key.json"
     broken.write_text(json.dumps({"type": "service_account"}), encoding="utf-8")
-    with pytest.raises(InvalidInput, match="not usable"):
+    with pytest.raises(errors.InvalidInput, match="not usable"):
         gcp_client.build_credentials("serviceaccount", service_account_file=str(broken))

@@ -3,9 +3,8 @@
 
 """An IAM role that Kubernetes service accounts assume with their token (IRSA), kept in its declared state.
 
-Each attribute follows one pattern: compare the normalised current and desired values; equal → no
-change; check mode → report the change; otherwise call the API; `changed |= ...`. The before/after
-states are returned as the diff.
+Each attribute is updated by the collection's compare → check mode → act → diff pattern
+(docs/ARCHITECTURE.md): the functions of UPDATES, each returning whether it changed something.
 """
 
 from __future__ import annotations

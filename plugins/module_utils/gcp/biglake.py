@@ -3,9 +3,8 @@
 
 """A BigLake metastore catalog and its Hive databases (BigLake API v1), kept in their declared state.
 
-Each attribute follows one pattern: compare the normalised current and desired values; equal → no
-change; check mode → report the change; otherwise call the API; `changed |= ...`. The before/after
-states are returned as the diff.
+Each attribute is updated by the collection's compare → check mode → act → diff pattern
+(docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
