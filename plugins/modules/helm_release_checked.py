@@ -321,48 +321,49 @@ engine:
   sample: sdk
 """
 
-from ansible.module_utils.basic import AnsibleModule
+import functools
 
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.connection import CONNECTION_ARGS
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.module import run_module
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.module import run_module
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.core import kube_module
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.module import ensure, make_client
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.runner import DEFAULT_TRANSIENT_ATTEMPTS
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True, aliases=["release_name"]),
+    release_namespace=dict(type="str", required=True, aliases=["namespace"]),
+    chart_ref=dict(type="str"),
+    chart_repo_url=dict(type="str"),
+    chart_version=dict(type="str"),
+    create_namespace=dict(type="bool", default=False),
+    values=dict(type="dict", default={}),
+    secret_values=dict(type="dict", default={}, no_log=True),
+    values_files=dict(type="list", elements="path", default=[]),
+    values_secret_paths=dict(type="list", elements="str", default=[], no_log=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=300),
+    atomic=dict(type="bool", default=False),
+    transient_attempts=dict(type="int", default=DEFAULT_TRANSIENT_ATTEMPTS),
+    preflight=dict(type="dict", options=dict(
+        kube_version=dict(type="str"),
+        required_crds=dict(type="list", elements="str"),
+        required_namespaces=dict(type="list", elements="str"),
+        required_secrets=dict(type="list", elements="str", no_log=False),
+    )),
+    validation_jobs=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str"),
+        label_selector=dict(type="str"),
+        namespace=dict(type="str"),
+        log_pattern=dict(type="str"),
+    ), mutually_exclusive=[("name", "label_selector")], required_one_of=[("name", "label_selector")]),
+    engine=dict(type="str", choices=["auto", "cli", "sdk"], default="auto"),
+    binary_path=dict(type="path"),
+)
 
 
 def main():
-    argument_spec = dict(
-        CONNECTION_ARGS,
-        name=dict(type="str", required=True, aliases=["release_name"]),
-        release_namespace=dict(type="str", required=True, aliases=["namespace"]),
-        chart_ref=dict(type="str"),
-        chart_repo_url=dict(type="str"),
-        chart_version=dict(type="str"),
-        create_namespace=dict(type="bool", default=False),
-        values=dict(type="dict", default={}),
-        secret_values=dict(type="dict", default={}, no_log=True),
-        values_files=dict(type="list", elements="path", default=[]),
-        values_secret_paths=dict(type="list", elements="str", default=[], no_log=False),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=300),
-        atomic=dict(type="bool", default=False),
-        transient_attempts=dict(type="int", default=4),
-        preflight=dict(type="dict", options=dict(
-            kube_version=dict(type="str"),
-            required_crds=dict(type="list", elements="str"),
-            required_namespaces=dict(type="list", elements="str"),
-            required_secrets=dict(type="list", elements="str", no_log=False),
-        )),
-        validation_jobs=dict(type="list", elements="dict", default=[], options=dict(
-            name=dict(type="str"),
-            label_selector=dict(type="str"),
-            namespace=dict(type="str"),
-            log_pattern=dict(type="str"),
-        ), mutually_exclusive=[("name", "label_selector")], required_one_of=[("name", "label_selector")]),
-        engine=dict(type="str", choices=["auto", "cli", "sdk"], default="auto"),
-        binary_path=dict(type="path"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "present", ["chart_ref"])])
-    run_module(module)
+    module = kube_module(ARGUMENT_SPEC, required_if=[("state", "present", ["chart_ref"])])
+    run_module(module, make_client, functools.partial(ensure, diff_mode=module._diff), count_requests=True)
 
 
 if __name__ == "__main__":

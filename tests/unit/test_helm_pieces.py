@@ -1,12 +1,21 @@
 """helm_release_checked's engine-independent pieces: version ranges, values, manifests, storage, CLI adapter."""
 
+import base64
+import gzip
 import json
 
 import pytest
 
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm import cli, manifest, storage, values, versions
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common import errors
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.masking import MASK
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.client import ConnectionSettings
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.engine import HelmEngineError, ReleaseSpec
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm import cli, manifest, storage, values, versions
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.engine import (
+    HelmEngineError,
+    HelmTransient,
+    ReleaseNotFound,
+    ReleaseSpec,
+)
 
 
 # --- version ranges
@@ -60,8 +69,8 @@ def test_masking_hides_secret_looking_keys_and_extra_paths_only():
     shown = values.mask_values({"auth": {"adminPassword": "s3cret", "adminUser": "admin", "clientSecret": "x"},
                                 "db": {"url": "postgres://u:p@h/db"}, "token": "", "tokens": {"n": 1}},
                                extra_secret_paths=["db.url"])
-    assert shown == {"auth": {"adminPassword": values.MASK, "adminUser": "admin", "clientSecret": values.MASK},
-                     "db": {"url": values.MASK}, "token": "", "tokens": {"n": 1}}
+    assert shown == {"auth": {"adminPassword": MASK, "adminUser": "admin", "clientSecret": MASK},
+                     "db": {"url": MASK}, "token": "", "tokens": {"n": 1}}
 
 
 # --- manifests
@@ -122,11 +131,17 @@ def test_added_and_removed_resources_diff_against_dev_null():
 
 
 # --- Helm's storage records
+def encoded_release(release):
+    """A storage Secret's ``release`` value as Helm writes it: JSON, gzipped, base64 twice."""
+    packed = base64.b64encode(gzip.compress(json.dumps(release).encode("utf-8")))
+    return base64.b64encode(packed).decode("ascii")
+
+
 def test_storage_round_trip_and_latest_revision():
     def record(revision, status):
         release = {"name": "app", "version": revision, "info": {"status": status}, "config": {"r": revision}}
         metadata = {"name": "sh.helm.release.v1.app.v%d" % revision, "labels": {"version": str(revision), "status": status}}
-        return {"type": storage.SECRET_TYPE, "metadata": metadata, "data": {"release": storage.encode_release(release)}}
+        return {"type": storage.SECRET_TYPE, "metadata": metadata, "data": {"release": encoded_release(release)}}
     latest = storage.latest_release([record(1, "superseded"), record(10, "deployed"), record(2, "superseded")])
     assert latest["version"] == 10 and latest["config"] == {"r": 10}
     assert storage.latest_release([]) is None
@@ -152,23 +167,23 @@ def _engine(run, **connection):
 
 def test_cli_upgrade_command_line_plan_and_apply_differ_only_by_dry_run():
     spec = ReleaseSpec("mlflow", "mlflow", "community-charts/mlflow", {"a": 1}, chart_version="1.11.5",
-                       chart_repo_url="https://charts.example", create_namespace=True, wait=True, timeout=120)
+                       chart_repo_url="https://charts.example", create_namespace=True, timeout=120)
     engine = _engine(None, kubeconfig="/k/config", context="prod", ca_cert="/k/ca.crt", validate_certs=False)
     apply = engine.upgrade_args(spec, "/tmp/v.yaml")
     plan = engine.upgrade_args(spec, "/tmp/v.yaml", dry_run=True)
     assert apply == ["/usr/local/bin/helm", "upgrade", "mlflow", "community-charts/mlflow", "--install", "--namespace", "mlflow",
                      "--output", "json", "--values", "/tmp/v.yaml", "--version", "1.11.5", "--repo", "https://charts.example",
-                     "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", "120s",
+                     "--create-namespace",
                      "--kubeconfig", "/k/config", "--kube-context", "prod", "--kube-ca-file", "/k/ca.crt",
                      "--kube-insecure-skip-tls-verify"]
     assert [arg for arg in plan if arg not in apply] == ["--dry-run=server"]
-    assert [arg for arg in apply if arg not in plan] == ["--wait", "--wait-for-jobs", "--timeout", "120s"]
+    assert [arg for arg in apply if arg not in plan] == []
 
 
 def test_cli_token_travels_in_the_environment_not_the_command_line():
-    run = FakeRun((0, json.dumps({"name": "x", "version": 1, "info": {"status": "deployed"}}), ""))
+    run = FakeRun((0, "release \"x\" uninstalled\n", ""))
     engine = _engine(run, host="https://k:6443", api_key="tok-123")
-    engine.status("x", "ns")
+    engine.uninstall("x", "ns", False, 60)
     argv, env = run.calls[0]
     assert "tok-123" not in " ".join(argv)
     assert env == {"HELM_KUBETOKEN": "tok-123"}
@@ -202,19 +217,20 @@ def test_cli_parses_release_json_after_warnings():
         "manifest": "---\nkind: Service\n"}
 
 
-def test_cli_history_is_sorted_oldest_first():
-    text = json.dumps([{"revision": 2, "status": "deployed", "chart": "app-0.2.0", "app_version": "2", "description": "Upgrade"},
-                       {"revision": 1, "status": "superseded", "chart": "app-0.1.0", "app_version": "1", "description": "Install"}])
-    assert [entry["revision"] for entry in cli.parse_history_json(text)] == [1, 2]
-    assert cli.parse_history_json(text)[0]["status"] == "superseded"
-
-
-def test_cli_missing_release_is_none_and_other_failures_say_why():
-    engine = _engine(FakeRun((1, "", "Error: release: not found"), (1, "", "Error: Kubernetes cluster unreachable: 503 Service Unavailable")))
-    assert engine.status("x", "ns") is None
-    with pytest.raises(HelmEngineError) as failure:
-        engine.status("x", "ns")
-    assert failure.value.transient and "cluster unreachable" in str(failure.value)
+def test_cli_missing_release_is_not_found_and_other_failures_say_why():
+    engine = _engine(FakeRun((1, "", "Error: release: not found"),
+                             (1, "", "Error: Kubernetes cluster unreachable: 503 Service Unavailable"),
+                             (1, "", "Error: chart requires kubeVersion: >=1.40")))
+    with pytest.raises(ReleaseNotFound) as missing:
+        engine.rollback("x", "ns", 1, False, 60)
+    assert isinstance(missing.value, errors.NotFound)
+    with pytest.raises(HelmTransient) as failure:
+        engine.uninstall("x", "ns", False, 60)
+    assert isinstance(failure.value, errors.Transient) and "cluster unreachable" in str(failure.value)
+    with pytest.raises(HelmEngineError) as refused:
+        engine.uninstall("x", "ns", False, 60)
+    assert not isinstance(refused.value, errors.Transient)
+    assert str(refused.value) == "helm uninstall failed: Error: chart requires kubeVersion: >=1.40"
 
 
 def test_cli_version_probe():

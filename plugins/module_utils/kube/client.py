@@ -7,15 +7,25 @@
 The collection's modules ask the API few, precise questions (a version, a list by label, a pod's log),
 so this client speaks plain REST with paths it knows rather than running discovery, counts every
 request it makes, and retries transient failures (429, 5xx, dropped connections) with jittered
-exponential backoff inside a bounded budget. It raises; it never fails a module itself.
+exponential backoff inside a bounded budget. It raises the errors of ``kube.errors``; it never fails a
+module itself.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import time
+import traceback
 from urllib.parse import quote, urlencode
+
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.retry import Retry
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.errors import (
+    AuthError,
+    Conflict,
+    KubeError,
+    NotFound,
+    Transient,
+)
 
 try:
     import urllib3
@@ -24,11 +34,18 @@ try:
     from kubernetes.config.config_exception import ConfigException
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
+    KUBERNETES_IMPORT_TRACEBACK = None
 except ImportError as import_error:
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = import_error
+    KUBERNETES_IMPORT_TRACEBACK = traceback.format_exc()
 
 TRANSIENT_STATUS = (429, 500, 502, 503, 504)
+# Six attempts within 60 seconds; the backoff window before retry n is uniform(0, min(8, 0.4 * 2**n)).
+MAX_ATTEMPTS = 6
+BACKOFF_BASE = 0.4
+BACKOFF_CAP = 8.0
+BUDGET_SECONDS = 60.0
 
 # Resource paths of the kinds the collection reads, so no discovery round trip is needed.
 KINDS = {
@@ -43,31 +60,6 @@ KINDS = {
     "Job": ("/apis/batch/v1", "jobs", True),
     "CustomResourceDefinition": ("/apis/apiextensions.k8s.io/v1", "customresourcedefinitions", False),
 }
-
-
-class KubeError(Exception):
-    """The API answered with an error; status is its HTTP code, reason the Status reason."""
-
-    def __init__(self, message, status=None, reason=None):
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-
-
-class NotFound(KubeError):
-    pass
-
-
-class Conflict(KubeError):
-    pass
-
-
-class AuthError(KubeError):
-    """401/403: bad or missing credentials, or not allowed."""
-
-
-class TransientError(KubeError):
-    """Retries ran out on throttling, 5xx or connection failures."""
 
 
 class ConnectionSettings:
@@ -106,11 +98,9 @@ def resolve_configuration(settings):
 
 
 class KubeClient:
-    """Counted, retried REST calls against one API server."""
+    """Counted, retried REST calls against one API server (core.kube_client checks the library is there)."""
 
-    def __init__(self, settings, max_attempts=6, max_delay=8.0, budget_seconds=60.0, sleep=time.sleep):
-        if not HAS_KUBERNETES:
-            raise KubeError("the kubernetes Python library is required: %s" % KUBERNETES_IMPORT_ERROR)
+    def __init__(self, settings, sleep=time.sleep, clock=time.monotonic):
         self.configuration = resolve_configuration(settings)
         self._explicit_token = settings.api_key
         self.host = self.configuration.host.rstrip("/")
@@ -123,12 +113,8 @@ class KubeClient:
         if not self.configuration.verify_ssl:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._pool = urllib3.PoolManager(**pool_args)
-        self.max_attempts = max_attempts
-        self.max_delay = max_delay
-        self.budget_seconds = budget_seconds
-        self._sleep = sleep
+        self._retry = Retry(MAX_ATTEMPTS, base=BACKOFF_BASE, cap=BACKOFF_CAP, budget=BUDGET_SECONDS, sleep=sleep, clock=clock)
         self.request_count = 0
-        self.retries = 0
 
     # --- transport
     def _headers(self, content_type=None):
@@ -143,40 +129,32 @@ class KubeClient:
             headers["Content-Type"] = content_type
         return headers
 
-    def _backoff(self, attempt, retry_after=None):
-        if retry_after:
-            try:
-                return min(float(retry_after), self.max_delay)
-            except ValueError:
-                pass
-        # Full jitter: spreads retries of concurrent clients over the whole window.
-        return random.uniform(0, min(self.max_delay, 0.2 * (2 ** attempt)))
-
     def request(self, method, path, query=None, body=None, content_type="application/json", raw=False):
-        """One API call with retries; returns decoded JSON (or text when raw)."""
+        """One API call, retried while it fails transiently; returns decoded JSON (or text when raw)."""
         url = self.host + path + ("?" + urlencode(query) if query else "")
         payload = None if body is None else json.dumps(body).encode("utf-8")
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            self.request_count += 1
-            try:
-                response = self._pool.request(method, url, body=payload, timeout=urllib3.Timeout(connect=10, read=60),
-                                              headers=self._headers(content_type if payload is not None else None))
-            except urllib3.exceptions.HTTPError as error:
-                status, message, retry_after = None, "connection to %s failed: %s" % (self.host, error), None
-            else:
-                if response.status < 400:
-                    text = response.data.decode("utf-8", errors="replace")
-                    return text if raw else (json.loads(text) if text else {})
-                status, message, retry_after = response.status, _status_message(response), response.headers.get("Retry-After")
-                if status not in TRANSIENT_STATUS:
-                    raise _error_for(status, method, path, message)
-            if attempt >= self.max_attempts or time.monotonic() - started > self.budget_seconds:
-                raise TransientError("%s %s: gave up after %d attempts: %s" % (method, path, attempt, message), status)
-            self.retries += 1
-            self._sleep(self._backoff(attempt, retry_after))
+        try:
+            response = self._retry.call(lambda: self._send_once(method, url, payload, content_type))
+        except Transient as error:
+            raise Transient("%s %s: gave up after %d attempts: %s" % (method, path, error.attempts, error.message),
+                            status=error.status) from error
+        if response.status >= 400:
+            raise _error_for(response.status, method, path, _status_message(response))
+        text = response.data.decode("utf-8", errors="replace")
+        return text if raw else (json.loads(text) if text else {})
+
+    def _send_once(self, method, url, payload, content_type):
+        """One attempt's response; Transient (with the server's Retry-After) for 429, 5xx and dropped connections."""
+        self.request_count += 1
+        try:
+            response = self._pool.request(method, url, body=payload, timeout=urllib3.Timeout(connect=10, read=60),
+                                          headers=self._headers(content_type if payload is not None else None))
+        except urllib3.exceptions.HTTPError as error:
+            raise Transient("connection to %s failed: %s" % (self.host, error)) from error
+        if response.status in TRANSIENT_STATUS:
+            raise Transient(_status_message(response), status=response.status,
+                            retry_after=response.headers.get("Retry-After"))
+        return response
 
     # --- paths and reads
     @staticmethod
@@ -220,9 +198,6 @@ class KubeClient:
         if tail_lines:
             query["tailLines"] = str(tail_lines)
         return self.request("GET", self.path("Pod", namespace, pod, "log"), query=query, raw=True)
-
-    def create(self, kind, body, namespace=None):
-        return self.request("POST", self.path(kind, namespace), body=body)
 
 
 def _status_message(response):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.client import KubeError
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.errors import KubeError
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.versions import version_in_range
 
 MAX_LOG_CHARS = 20000

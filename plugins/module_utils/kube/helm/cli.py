@@ -16,17 +16,13 @@ import os
 import re
 import tempfile
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # PyYAML comes with ansible-core on the controller, but is optional for module code
-    HAS_YAML = False
+from ansible.module_utils.common.yaml import yaml_dump, yaml_load
 
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.engine import (
     HelmEngine,
     HelmEngineError,
     ReleaseNotFound,
-    looks_transient,
+    engine_error,
     release_from_helm_json,
 )
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.versions import parse_version
@@ -80,8 +76,6 @@ class CliEngine(HelmEngine):
             args += ["--repo", spec.chart_repo_url]
         if spec.create_namespace:
             args += ["--create-namespace"]
-        if spec.wait and not dry_run:
-            args += ["--wait", "--wait-for-jobs", "--timeout", "%ds" % spec.timeout]
         if dry_run:
             args += ["--dry-run=server"]
         return args + self.global_args()
@@ -98,12 +92,6 @@ class CliEngine(HelmEngine):
             args += ["--wait", "--timeout", "%ds" % timeout]
         return args + self.global_args()
 
-    def status_args(self, name, namespace):
-        return [self.binary, "status", name, "--namespace", namespace, "--output", "json"] + self.global_args()
-
-    def history_args(self, name, namespace):
-        return [self.binary, "history", name, "--namespace", namespace, "--output", "json"] + self.global_args()
-
     def show_chart_args(self, spec):
         args = [self.binary, "show", "chart", spec.chart_ref]
         if spec.chart_version:
@@ -117,19 +105,19 @@ class CliEngine(HelmEngine):
         rc, out, err = self._run_command(argv, environ_update=self.environment())
         if rc != 0:
             message = (err or out).strip()
-            if _NOT_FOUND.search(message) and what in ("status", "history", "rollback"):
+            if _NOT_FOUND.search(message) and what == "rollback":
                 raise ReleaseNotFound(message)
-            raise HelmEngineError("helm %s failed: %s" % (what, message), transient=looks_transient(message))
+            raise engine_error("helm %s failed: %s" % (what, message))
         return out
 
     def chart_metadata(self, spec):
-        return yaml.safe_load(self._run(self.show_chart_args(spec), "show chart")) or {}
+        return yaml_load(self._run(self.show_chart_args(spec), "show chart")) or {}
 
     def upgrade_install(self, spec, dry_run=False):
         fd, values_file = tempfile.mkstemp(prefix="helm-values-", suffix=".yaml")
         try:
             with os.fdopen(fd, "w") as handle:  # mkstemp creates it 0600
-                yaml.safe_dump(spec.values or {}, handle, default_flow_style=False)
+                yaml_dump(spec.values or {}, handle, default_flow_style=False)
             out = self._run(self.upgrade_args(spec, values_file, dry_run), "upgrade")
         finally:
             os.unlink(values_file)
@@ -141,35 +129,10 @@ class CliEngine(HelmEngine):
     def uninstall(self, name, namespace, wait, timeout):
         self._run(self.uninstall_args(name, namespace, wait, timeout), "uninstall")
 
-    def status(self, name, namespace):
-        try:
-            return parse_release_json(self._run(self.status_args(name, namespace), "status"))
-        except ReleaseNotFound:
-            return None
-
-    def history(self, name, namespace):
-        try:
-            return parse_history_json(self._run(self.history_args(name, namespace), "history"))
-        except ReleaseNotFound:
-            return []
-
 
 def parse_release_json(text):
-    """The release record from ``helm status|upgrade -o json`` (warnings may precede the JSON)."""
+    """The release record from ``helm upgrade -o json`` (warnings may precede the JSON)."""
     start = text.find("{")
     if start < 0:
         raise HelmEngineError("helm printed no JSON release: %s" % text.strip()[:500])
     return release_from_helm_json(json.loads(text[start:]))
-
-
-def parse_history_json(text):
-    """``helm history -o json`` -> [{revision, status, chart, app_version, description}], oldest first."""
-    start = text.find("[")
-    entries = json.loads(text[start:]) if start >= 0 else []
-    return sorted(({
-        "revision": int(entry.get("revision", 0)),
-        "status": str(entry.get("status", "")).lower(),
-        "chart": entry.get("chart", ""),
-        "app_version": entry.get("app_version", ""),
-        "description": entry.get("description", ""),
-    } for entry in entries), key=lambda entry: entry["revision"])

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import abc
 
-
-class HelmEngineError(Exception):
-    """A Helm operation failed; ``transient`` marks failures worth retrying (throttling, 5xx, resets)."""
-
-    def __init__(self, message, transient=False):
-        super().__init__(message)
-        self.transient = transient
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common import errors
 
 
-class ReleaseNotFound(HelmEngineError):
+class HelmEngineError(errors.ApiError):
+    """A Helm operation failed; the message says which and what Helm said.
+
+    A system of its own rather than a KubeError: a chart repository or a local chart fails it as well.
+    """
+
+
+class HelmTransient(HelmEngineError, errors.Transient):
+    """A failure worth retrying (throttling, 5xx, resets), as ``looks_transient`` recognises it."""
+
+
+class ReleaseNotFound(HelmEngineError, errors.NotFound):
     """The release (or the requested revision) does not exist."""
 
 
@@ -35,15 +40,21 @@ TRANSIENT_MARKERS = ("too many requests", "try again later", "internal error occ
 
 
 def looks_transient(message):
+    """True when Helm's error message reads like throttling, a server error or a dropped connection."""
     lowered = str(message).lower()
     return any(marker in lowered for marker in TRANSIENT_MARKERS)
+
+
+def engine_error(message):
+    """The error for a failed Helm operation: HelmTransient when the message reads transient."""
+    return HelmTransient(message) if looks_transient(message) else HelmEngineError(message)
 
 
 class ReleaseSpec:
     """The desired release, as the module's options describe it."""
 
     def __init__(self, name, namespace, chart_ref, values, chart_version=None, chart_repo_url=None,
-                 create_namespace=False, wait=True, timeout=300):
+                 create_namespace=False, timeout=300):
         self.name = name
         self.namespace = namespace
         self.chart_ref = chart_ref
@@ -51,7 +62,6 @@ class ReleaseSpec:
         self.chart_version = chart_version
         self.chart_repo_url = chart_repo_url
         self.create_namespace = create_namespace
-        self.wait = wait
         self.timeout = int(timeout)
 
 
@@ -80,7 +90,11 @@ def release_from_helm_json(data):
 
 
 class HelmEngine(abc.ABC):
-    """The operations the orchestration calls; each adapter implements them."""
+    """The operations the orchestration calls; each adapter implements them.
+
+    Waiting for an install or upgrade to become ready is not among them: the runner's checks do it, for
+    both engines alike.
+    """
 
     name = "abstract"
 
@@ -100,10 +114,8 @@ class HelmEngine(abc.ABC):
     def uninstall(self, name, namespace, wait, timeout):
         """Remove the release and its resources."""
 
-    @abc.abstractmethod
-    def status(self, name, namespace):
-        """The release's latest record, or None when it does not exist."""
+    def close(self):
+        """Release what the engine holds open; the module runner calls it once the task is done.
 
-    @abc.abstractmethod
-    def history(self, name, namespace):
-        """``[{revision, status, chart, app_version, description}]``, oldest first."""
+        Nothing, by default: an engine that keeps connections or native handles overrides it.
+        """

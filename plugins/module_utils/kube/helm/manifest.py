@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import difflib
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # PyYAML comes with ansible-core on the controller, but is optional for module code
-    HAS_YAML = False
+from ansible.module_utils.common.yaml import yaml_dump, yaml_load_all
 
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.values import MASK
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.masking import MASK
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 
@@ -26,7 +22,7 @@ def parse_manifest(manifest, default_namespace):
     of readiness checks the key only has to be stable and readable.
     """
     resources = {}
-    for document in yaml.safe_load_all(manifest or ""):
+    for document in yaml_load_all(manifest or ""):
         if not isinstance(document, dict) or not document.get("kind"):
             continue
         metadata = document.get("metadata") or {}
@@ -63,7 +59,7 @@ def mask_secret_resource(document, previous=None):
 def _dump(document):
     if document is None:
         return []
-    return yaml.safe_dump(document, default_flow_style=False, sort_keys=True).splitlines(True)
+    return yaml_dump(document, default_flow_style=False, sort_keys=True).splitlines(True)
 
 
 def manifest_diff(before_manifest, after_manifest, namespace):

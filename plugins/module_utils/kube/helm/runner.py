@@ -10,16 +10,14 @@ reads itself (the release record, the checks), so the same logic serves the CLI 
 
 from __future__ import annotations
 
-import random
+import dataclasses
 import time
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # PyYAML comes with ansible-core on the controller, but is optional for module code
-    HAS_YAML = False
+from ansible.module_utils.common.yaml import yaml_dump
 
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.client import KubeError
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.errors import ApiError
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.retry import Retry
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.errors import InvalidInput, KubeError
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm import manifest as manifests
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm import storage
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.checks import Checker, run_preflight
@@ -32,20 +30,54 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.va
     normalise_values,
     values_equal,
 )
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.versions import VersionRangeError, parse_range
+
+# How many times a Helm operation is tried while it fails transiently (the module option's default too).
+DEFAULT_TRANSIENT_ATTEMPTS = 4
+# Backoff windows of 2, 4, then 8 seconds: a Helm operation is a few dozen requests, not one.
+HELM_BACKOFF_BASE = 2.0
+HELM_BACKOFF_CAP = 8.0
 
 
-class ReleaseFailure(Exception):
-    """The task failed; ``details`` go into the module result next to the message."""
+class ReleaseFailure(ApiError):
+    """The task failed; ``result`` holds the fields the failed task returns next to the message."""
 
-    def __init__(self, message, **details):
+    def __init__(self, message, **result):
         super().__init__(message)
-        self.details = details
+        self.result = result
+
+
+@dataclasses.dataclass(frozen=True)
+class ReleaseOptions:
+    """How the runner treats the release (what it is, is the ReleaseSpec); validated when built.
+
+    preflight: kube_version, required_crds, required_namespaces, required_secrets; validation_jobs: name or
+    label_selector, namespace, log_pattern; secret_paths: dotted paths of values to mask wherever shown.
+    """
+
+    state: str
+    atomic: bool
+    wait: bool
+    wait_timeout: int
+    preflight: dict = dataclasses.field(default_factory=dict)
+    validation_jobs: list = dataclasses.field(default_factory=list)
+    secret_paths: list = dataclasses.field(default_factory=list)
+    transient_attempts: int = DEFAULT_TRANSIENT_ATTEMPTS
+
+    def __post_init__(self):
+        if self.preflight.get("kube_version"):
+            try:
+                parse_range(self.preflight["kube_version"])
+            except VersionRangeError as error:
+                raise InvalidInput("preflight.kube_version: %s" % error) from error
+        if self.transient_attempts < 1:
+            raise InvalidInput("transient_attempts must be at least 1, got %d" % self.transient_attempts)
 
 
 class ReleaseRunner:
     def __init__(self, engine, kube, spec, options, check_mode=False, diff_mode=False,
                  clock=time.monotonic, sleep=time.sleep):
-        """options: state, atomic, wait, wait_timeout, preflight, validation_jobs, transient_attempts, secret_paths."""
+        """engine: a HelmEngine; kube: a KubeClient; spec: the ReleaseSpec; options: the ReleaseOptions."""
         self.engine = engine
         self.kube = kube
         self.spec = spec
@@ -64,7 +96,7 @@ class ReleaseRunner:
         return release_from_helm_json(raw) if raw else None
 
     def _masked(self, values):
-        return mask_values(normalise_values(values), self.options.get("secret_paths") or ())
+        return mask_values(normalise_values(values), self.options.secret_paths)
 
     def _describe(self, release, values=None):
         """Fill the result from a release record; values: what was applied, when the record lacks them."""
@@ -81,13 +113,15 @@ class ReleaseRunner:
 
     # --- entry point
     def run(self):
+        """The task's result; a ReleaseFailure's result is the one so far, updated with what failed."""
         try:
-            if self.options["state"] == "absent":
+            if self.options.state == "absent":
                 self._absent()
             else:
                 self._present()
-        finally:
-            self.result["api_requests"] = self.kube.request_count
+        except ReleaseFailure as failure:
+            failure.result = dict(self.result, **failure.result)
+            raise
         return self.result
 
     def _absent(self):
@@ -100,11 +134,11 @@ class ReleaseRunner:
         self.result["diff"] = {"before": {"release": current["name"], "revision": current["revision"], "chart": chart}, "after": {}}
         if not self.check_mode:
             name, namespace = self.spec.name, self.spec.namespace
-            self._retrying("uninstall", lambda: self.engine.uninstall(name, namespace, self.options["wait"], self.spec.timeout))
+            self._retrying("uninstall", lambda: self.engine.uninstall(name, namespace, self.options.wait, self.spec.timeout))
         self.result["status"] = "absent" if not self.check_mode else current["status"]
 
     def _present(self):
-        preflight = dict(self.options.get("preflight") or {}, default_namespace=self.spec.namespace)
+        preflight = dict(self.options.preflight, default_namespace=self.spec.namespace)
         problems, server_version = run_preflight(self.kube, preflight)
         if server_version:
             self.result["kube_version"] = server_version
@@ -141,8 +175,8 @@ class ReleaseRunner:
                 and values_equal(current["config"], self.spec.values))
 
     def _diff(self, current, planned):
-        before_values = yaml.safe_dump(self._masked(current["config"]) if current else {}, default_flow_style=False)
-        after_values = yaml.safe_dump(self._masked(self.spec.values), default_flow_style=False)
+        before_values = yaml_dump(self._masked(current["config"]) if current else {}, default_flow_style=False)
+        after_values = yaml_dump(self._masked(self.spec.values), default_flow_style=False)
         manifest_text, changed_resources = manifests.manifest_diff(current["manifest"] if current else "",
                                                                    planned["manifest"], self.spec.namespace)
         before_chart = "%s-%s" % (current["chart_name"], current["chart_version"]) if current else "(not installed)"
@@ -170,39 +204,45 @@ class ReleaseRunner:
                 stored = self.current_release()
                 if stored and stored["revision"] > before_revision and stored["status"] == "deployed":
                     return stored
-                raise error
+                raise
 
         return self._retrying("install" if not current else "upgrade", attempt)
 
     def _retrying(self, what, operation):
-        attempts = self.options.get("transient_attempts", 4)
-        for number in range(1, attempts + 1):
+        """operation(), retried while Helm fails transiently; every failure ends as a ReleaseFailure.
+
+        The KubeClient has retried its own requests already, so its errors end the loop at once.
+        """
+        release = "%s/%s" % (self.spec.namespace, self.spec.name)
+
+        def attempt():
             try:
                 return operation()
-            except HelmEngineError as error:
-                if not error.transient or number == attempts:
-                    raise ReleaseFailure("helm %s of %s/%s failed: %s" % (what, self.spec.namespace, self.spec.name, error))
             except KubeError as error:
-                raise ReleaseFailure("%s of %s/%s: %s" % (what, self.spec.namespace, self.spec.name, error))
-            self._sleep(random.uniform(0.5, min(8.0, 2 ** number)))
-        raise ReleaseFailure("helm %s of %s/%s: no attempts were made" % (what, self.spec.namespace, self.spec.name))
+                raise ReleaseFailure("%s of %s: %s" % (what, release, error)) from error
+
+        try:
+            retry = Retry(self.options.transient_attempts, base=HELM_BACKOFF_BASE, cap=HELM_BACKOFF_CAP, sleep=self._sleep)
+            return retry.call(attempt)
+        except HelmEngineError as error:
+            raise ReleaseFailure("helm %s of %s failed: %s" % (what, release, error)) from error
 
     # --- checks and rollback
     def _check(self, previous, resources):
-        if not (self.options["wait"] or self.options.get("validation_jobs")):
+        if not (self.options.wait or self.options.validation_jobs):
             return
-        checker = Checker(self.kube, self.options["wait_timeout"], clock=self._clock, sleep=self._sleep)
+        checker = Checker(self.kube, self.options.wait_timeout, clock=self._clock, sleep=self._sleep)
         checks = []
-        if self.options["wait"]:
+        if self.options.wait:
             checks += [checker.workload(ref) for ref in manifests.workloads(resources)]
-        checks += [checker.validation_job(job, self.spec.namespace) for job in self.options.get("validation_jobs") or []]
+        checks += [checker.validation_job(job, self.spec.namespace) for job in self.options.validation_jobs]
         self.result["checks"] = checks
         failed = [check for check in checks if not check["passed"]]
         if not failed:
             return
         message = "check failed after %s: %s" % (
             "upgrade" if previous else "install", "; ".join("%s (%s)" % (check["name"], check["detail"]) for check in failed))
-        if not self.options["atomic"]:
+        if not self.options.atomic:
             raise ReleaseFailure(message, failed_checks=failed)
         rollback = self._roll_back(previous)
         raise ReleaseFailure("%s; %s" % (message, rollback["message"]), failed_checks=failed, rollback=rollback)

@@ -6,17 +6,15 @@
 
 from __future__ import annotations
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # PyYAML comes with ansible-core on the controller, but is optional for module code
-    HAS_YAML = False
+import traceback
 
+from ansible.module_utils.common.yaml import yaml_dump, yaml_load
+
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.errors import MissingDependency
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.engine import (
     HelmEngine,
-    HelmEngineError,
     ReleaseNotFound,
-    looks_transient,
+    engine_error,
     release_from_helm_json,
 )
 
@@ -24,16 +22,18 @@ try:
     import helm_python
     HAS_HELM_SDK = True
     HELM_SDK_IMPORT_ERROR = None
+    HELM_SDK_IMPORT_TRACEBACK = None
 except ImportError as import_error:  # the library bundles a native Helm; not every controller has it
     HAS_HELM_SDK = False
     HELM_SDK_IMPORT_ERROR = import_error
+    HELM_SDK_IMPORT_TRACEBACK = traceback.format_exc()
 
 
 def _wrap(action, error):
     message = "helm %s failed: %s" % (action, error)
     if isinstance(error, helm_python.HelmNotFoundError):
         return ReleaseNotFound(message)
-    return HelmEngineError(message, transient=looks_transient(str(error)))
+    return engine_error(message)
 
 
 class SdkEngine(HelmEngine):
@@ -41,7 +41,8 @@ class SdkEngine(HelmEngine):
 
     def __init__(self, connection):
         if not HAS_HELM_SDK:
-            raise HelmEngineError("the helm-python-sdk library is required for engine=sdk: %s" % HELM_SDK_IMPORT_ERROR)
+            raise MissingDependency("the helm-python-sdk library is required for engine=sdk: %s" % HELM_SDK_IMPORT_ERROR,
+                                    traceback=HELM_SDK_IMPORT_TRACEBACK)
         self.connection = connection
         self._configs = {}
 
@@ -51,7 +52,7 @@ class SdkEngine(HelmEngine):
             conn = self.connection
             options = {"namespace": namespace}
             if isinstance(conn.kubeconfig, dict):
-                options["kubeconfig_content"] = yaml.safe_dump(conn.kubeconfig)
+                options["kubeconfig_content"] = yaml_dump(conn.kubeconfig)
             elif conn.kubeconfig:
                 options["kubeconfig_path"] = conn.kubeconfig
             if conn.context:
@@ -73,14 +74,13 @@ class SdkEngine(HelmEngine):
                                     repo_url=spec.chart_repo_url)
         except helm_python.HelmError as error:
             raise _wrap("show chart", error)
-        return yaml.safe_load(text) or {}
+        return yaml_load(text) or {}
 
     def upgrade_install(self, spec, dry_run=False):
         config = self._config(spec.namespace)
         common = {
             "namespace": spec.namespace,
             "timeout": spec.timeout,
-            "wait": "watcher" if spec.wait and not dry_run else None,
             "dry_run": "server" if dry_run else None,
             "chart_version": spec.chart_version,
             "chart_repo_url": spec.chart_repo_url,
@@ -118,31 +118,8 @@ class SdkEngine(HelmEngine):
         except helm_python.HelmError as error:
             raise _wrap("uninstall", error)
 
-    def status(self, name, namespace):
-        try:
-            return release_from_helm_json(self._config(namespace).status(name))
-        except helm_python.HelmNotFoundError:
-            return None
-        except helm_python.HelmError as error:
-            raise _wrap("status", error)
-
-    def history(self, name, namespace):
-        try:
-            entries = self._config(namespace).history(name)
-        except helm_python.HelmNotFoundError:
-            return []
-        except helm_python.HelmError as error:
-            raise _wrap("history", error)
-        records = [release_from_helm_json(entry) for entry in entries]
-        return sorted(({
-            "revision": record["revision"],
-            "status": record["status"],
-            "chart": "%s-%s" % (record["chart_name"], record["chart_version"]),
-            "app_version": record["app_version"],
-            "description": record["description"],
-        } for record in records), key=lambda entry: entry["revision"])
-
     def close(self):
+        """Close the SDK configurations (each holds a handle in Helm's Go library)."""
         for config in self._configs.values():
             config.close()
         self._configs.clear()

@@ -35,12 +35,6 @@ def decode_release(secret):
     return json.loads(raw)
 
 
-def encode_release(release):
-    """The inverse of decode_release (used by tests to build storage records)."""
-    packed = base64.b64encode(gzip.compress(json.dumps(release).encode("utf-8")))
-    return base64.b64encode(packed).decode("ascii")
-
-
 def latest_release(secrets):
     """The highest revision among a release's storage Secrets, decoded; None when there are none."""
     records = [item for item in secrets if item.get("type", SECRET_TYPE) == SECRET_TYPE]

@@ -2,17 +2,51 @@
 # Copyright: mlplatform.selfhosted contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""User-supplied release values: merged as Helm merges them, normalised for comparison, masked for display."""
+"""User-supplied release values: read and merged as Helm merges them, normalised for comparison, masked for display."""
 
 from __future__ import annotations
 
 import copy
+import os
 import re
 
-MASK = "********"
+from ansible.module_utils.common.yaml import yaml_load
+
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.masking import MASK
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.errors import InvalidInput
+
 # Keys whose values are shown masked in diffs and results (values files often carry credentials).
 SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|credential|api[_-]?key|private[_-]?key|client[_-]?key|auth[_-]?key)$",
                         re.IGNORECASE)
+
+
+def load_values(values_files=(), values=None, secret_values=None):
+    """The release's values: the files in order (paths on the controller), then values, then secret_values.
+
+    Raises InvalidInput, before anything is read from the cluster, for a file that cannot be read or
+    parsed or that does not hold a mapping.
+    """
+    layers = []
+    for path in values_files or ():
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as handle:
+                text = handle.read()
+            layer = yaml_load(text) or {}
+        except Exception as error:  # OSError, or PyYAML's YAMLError (which ansible-core's yaml helpers do not export)
+            raise InvalidInput("cannot read values file %s: %s" % (path, error))
+        if not isinstance(layer, dict):
+            raise InvalidInput("values file %s does not hold a mapping" % path)
+        layers.append(layer)
+    return merge_values(*layers, values or {}, secret_values or {})
+
+
+def leaf_paths(values, prefix=""):
+    """Dotted paths of every leaf of a values mapping (the secret_values, masked wherever shown)."""
+    paths = []
+    for key, value in values.items():
+        path = "%s.%s" % (prefix, key) if prefix else str(key)
+        paths += leaf_paths(value, path) if isinstance(value, dict) else [path]
+    return paths
 
 
 def merge_values(*layers):
