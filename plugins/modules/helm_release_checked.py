@@ -26,16 +26,13 @@ author:
   - mlplatform.selfhosted maintainers (@mlplatform)
 extends_documentation_fragment:
   - mlplatform.selfhosted.kube
+  - mlplatform.selfhosted.attributes
 attributes:
   check_mode:
-    support: full
     description: Renders the release server-side and reports what would change; stores nothing.
   diff_mode:
-    support: full
     description: Values diff and per-resource manifest diff, secrets masked.
   platform:
-    support: full
-    platforms: all
     description: Runs on the controller (or any host with the Python requirements).
 requirements:
   - kubernetes >= 29.0.0

@@ -25,16 +25,13 @@ author:
   - mlplatform.selfhosted maintainers (@mlplatform)
 extends_documentation_fragment:
   - mlplatform.selfhosted.keycloak
+  - mlplatform.selfhosted.attributes
 attributes:
   check_mode:
-    support: full
     description: Reads only and reports what would change.
   diff_mode:
-    support: full
     description: Before and after of the client, the scope, the groups and the memberships; the secret is masked.
   platform:
-    support: full
-    platforms: all
     description: Runs wherever Keycloak is reachable, usually the controller.
 options:
   realm:

@@ -155,8 +155,10 @@ def run(ensure, client=None, make_client=None, count_requests=True):
 
 def test_success_exits_with_the_result_warnings_and_request_count():
     client = CountingClient()
-    module, exited = run(lambda client, params, check_mode: {"changed": check_mode, "name": params["name"],
-                                                                "warnings": ["careful"]}, client)
+    def ensure(client, params, check_mode):
+        return {"changed": check_mode, "name": params["name"], "warnings": ["careful"]}
+
+    module, exited = run(ensure, client)
     assert not exited.failed and exited.result == {"changed": True, "name": "x", "api_requests": 3}
     assert module.warnings == ["careful"] and client.closed
 

@@ -276,8 +276,8 @@ def update_groups_scope(client, present, check_mode):
             client.create(models, mapper)
         else:
             config = dict(current.get("config") or {}, **mapper["config"])
-            client.put(f"{models}/{path(current['id'])}", dict(current, protocolMapper=mapper["protocolMapper"],
-                                                                 config=config))
+            body = dict(current, protocolMapper=mapper["protocolMapper"], config=config)
+            client.put(f"{models}/{path(current['id'])}", body)
         present.changes.record(f"set the {mapper['name']} mapper of client scope {params['groups_scope']}")
     return True
 
@@ -287,8 +287,8 @@ def update_default_scopes(client, present, check_mode):
     wanted = default_scope_names(present.params)
     current = []
     if present.client_uuid:
-        current = sorted(item["name"] for item in client.get(path(present.realm, "clients", present.client_uuid,
-                                                                   "default-client-scopes")) or [])
+        scopes_path = path(present.realm, "clients", present.client_uuid, "default-client-scopes")
+        current = sorted(item["name"] for item in client.get(scopes_path) or [])
     if present.before["client"]:
         present.before["client"]["defaultClientScopes"] = current
     present.after["client"]["defaultClientScopes"] = sorted(set(current) | set(wanted))
