@@ -12,26 +12,21 @@ signal is sent). Everything a client needs is written into the sandbox directory
     logs/              each service's output
 """
 
-import copy
 import json
 import os
 import secrets
 import signal
-import socket
 import ssl
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import yaml
 
-from tests.sandbox import aws, gcp
+from tests.sandbox import aws, common, gcp
 from tests.sandbox.kube import kubeconfig, tls
+from tests.sandbox.processes import REPO, http_ok, port_open, spawn
 
-REPO = Path(__file__).resolve().parents[2]
 DEFAULTS = Path(__file__).with_name("defaults.yml")
 DEFAULT_PORT_BASE = 16000
 # Offsets inside the port block; fixed so a restart keeps every URL the state refers to.
@@ -52,20 +47,10 @@ def _write_private(path, text):
     os.chmod(path, 0o600)
 
 
-def _merge(base, override):
-    merged = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def _load_settings(config_file):
     settings = yaml.safe_load(DEFAULTS.read_text(encoding="utf-8")) or {}
     if config_file:
-        settings = _merge(settings, yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {})
+        settings = common.merge(settings, yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {})
     return settings
 
 
@@ -76,22 +61,6 @@ def _process_alive(pid, marker):
     except OSError:
         return False
     return marker in cmdline
-
-
-def _port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
-def _http_ok(url, context=None):
-    try:
-        with urllib.request.urlopen(url, timeout=2, context=context) as response:  # nosec - loopback only
-            return response.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
 
 
 class Sandbox:
@@ -153,11 +122,11 @@ class Sandbox:
     def _health(self, name, layout, context):
         port = layout["ports"][name]
         if name == "kube":
-            return _http_ok(f"https://127.0.0.1:{port}/_sandbox/health", context)
+            return http_ok(f"https://127.0.0.1:{port}/_sandbox/health", context)
         if name in ("keycloak", "gcp"):
-            return _http_ok(f"http://127.0.0.1:{port}/_sandbox/health")
+            return http_ok(f"http://127.0.0.1:{port}/_sandbox/health")
         # moto and the storage emulator: records every request (moto), so only the port is probed.
-        return _port_open(port)
+        return port_open(port)
 
     def _running(self):
         if not self.pids_file.exists():
@@ -175,7 +144,7 @@ class Sandbox:
         if running:
             self.down()
         for name, port in layout["ports"].items():
-            if _port_open(port):
+            if port_open(port):
                 raise SystemExit(f"port {port} for {name} is taken by a process this sandbox did not start")
         settings = _load_settings(config_file)
         tls_files = self._tls()
@@ -188,11 +157,8 @@ class Sandbox:
         processes = {}
         try:
             for name, command in commands.items():
-                env = aws.environment(self.dir / "state" / "aws") if name == "aws" else dict(os.environ)
-                env["PYTHONPATH"] = str(REPO)
-                with open(logs / f"{name}.log", "ab") as log:
-                    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL, start_new_session=True)
+                env = aws.environment(self.dir / "state" / "aws") if name == "aws" else None
+                process = spawn(command, logs / f"{name}.log", env, start_new_session=True)
                 processes[name] = process
                 started[name] = {"pid": process.pid, "marker": " ".join(command[-4:]), "command": command}
                 self.pids_file.write_text(json.dumps(started, indent=2), encoding="utf-8")

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from tests.sandbox import orchestrator
+from tests.sandbox import common, orchestrator
 
 
 def test_merge_overrides_nested_keys_and_keeps_the_rest():
     base = {"kube": {"version": "v1.30.6", "faults": {"error_rate": 0.0, "latency_ms": 0}}, "gcp": {}}
-    merged = orchestrator._merge(base, {"kube": {"faults": {"error_rate": 0.1}}})
+    merged = common.merge(base, {"kube": {"faults": {"error_rate": 0.1}}})
     assert merged == {"kube": {"version": "v1.30.6", "faults": {"error_rate": 0.1, "latency_ms": 0}}, "gcp": {}}
     assert base["kube"]["faults"]["error_rate"] == 0.0
 

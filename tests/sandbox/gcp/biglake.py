@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import re
+from functools import partial
 
 from tests.sandbox.gcp.errors import aborted, already_exists, failed_precondition, invalid, not_found
 from tests.sandbox.gcp.routing import Route, paginate
@@ -22,6 +23,9 @@ RESOURCE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$")
 PAGE_DEFAULT, PAGE_MAX = 50, 1000
 # updateMask paths (camelCase or snake_case) a client may change.
 UPDATABLE = {"database": ("hiveOptions",), "table": ("hiveOptions", "etag")}
+# Catalogs hold databases, which hold tables.
+KINDS = ("catalogs", "databases", "tables")
+LABELS = {"catalogs": "Catalog", "databases": "Database", "tables": "Table"}
 
 
 def _camel(path):
@@ -46,8 +50,7 @@ def _collection(call, kind):
 def _require(call, kind, name):
     resource = _collection(call, kind).get(name)
     if resource is None:
-        label = {"catalogs": "Catalog", "databases": "Database", "tables": "Table"}[kind]
-        raise not_found(f"{label} {name} not found.")
+        raise not_found(f"{LABELS[kind]} {name} not found.")
     return resource
 
 
@@ -68,20 +71,67 @@ def _table_etag(table):
     return base64.b64encode(hashlib.sha256(json.dumps(content, sort_keys=True).encode()).digest()[:12]).decode()
 
 
-def _list(call, kind, parent, key, view=None):
-    prefix = parent + f"/{kind}/"
+def _parent(call, kind):
+    """Name of the parent the path gives a new or listed `kind`, which must exist (a catalog's is its location)."""
+    depth = KINDS.index(kind)
+    parent = _parent_name(call, depth)
+    if depth:
+        _require(call, KINDS[depth - 1], parent)
+    return parent
+
+
+def _get(call, kind):
+    return _require(call, kind, _parent_name(call, KINDS.index(kind) + 1))
+
+
+def _list(call, kind):
+    """One page of the parent's `kind`; tables in their BASIC view (name and type) unless view=FULL."""
+    prefix = _parent(call, kind) + f"/{kind}/"
     items = sorted((item for name, item in _collection(call, kind).items()
                     if name.startswith(prefix) and "/" not in name[len(prefix):]), key=lambda item: item["name"])
     page, token = paginate(call, items, PAGE_DEFAULT, PAGE_MAX)
-    if view is not None:
-        page = [view(item) for item in page]
-    result = {key: page} if page else {}
+    if kind == "tables" and call.arg("view") != "FULL":
+        page = [{"name": table["name"], "type": table["type"]} for table in page]
+    result = {kind: page} if page else {}
     if token:
         result["nextPageToken"] = token
     return result
 
 
-def _deleted(call, kind, name):
+def _create(call, kind):
+    """A new resource named by the request's <kind>Id inside the parent in the path; databases and tables
+    are HIVE ones and keep the request's hiveOptions."""
+    label, hive = LABELS[kind], kind != "catalogs"
+    singular = label.lower()
+    parent = _parent(call, kind)
+    resource_id = call.arg(f"{singular}Id")
+    _check_id(resource_id, f"{singular}_id")
+    if hive:
+        _check_type(call.body, singular)
+    name = f"{parent}/{kind}/{resource_id}"
+    if name in _collection(call, kind):
+        raise already_exists(f"{label} {name} already exists.")
+    now = rfc3339()
+    resource = {"name": name, "createTime": now, "updateTime": now}
+    if hive:
+        resource["type"] = "HIVE"
+        if call.body.get("hiveOptions"):
+            resource["hiveOptions"] = copy.deepcopy(call.body["hiveOptions"])
+    if kind == "tables":
+        resource["etag"] = _table_etag(resource)
+    _collection(call, kind)[name] = resource
+    call.store.mark_dirty()
+    return resource
+
+
+def _delete(call, kind):
+    """Delete the resource the path names; a catalog or database must be empty first."""
+    depth = KINDS.index(kind)
+    name = _parent_name(call, depth + 1)
+    _require(call, kind, name)
+    children = KINDS[depth + 1] if depth + 1 < len(KINDS) else None
+    if children and any(child.startswith(f"{name}/{children}/") for child in _collection(call, children)):
+        raise failed_precondition(f"{LABELS[kind]} {name} is not empty: delete its {children} first.")
     resource = copy.deepcopy(_collection(call, kind).pop(name))
     resource["deleteTime"] = resource["expireTime"] = rfc3339()
     call.store.mark_dirty()
@@ -110,110 +160,12 @@ def _apply_mask(target, body, mask, kind):
             dest.pop(steps[-1], None)
 
 
-# --- catalogs
-def create_catalog(call):
-    catalog_id = call.arg("catalogId")
-    _check_id(catalog_id, "catalog_id")
-    name = f"{_parent_name(call, 0)}/catalogs/{catalog_id}"
-    if name in call.data["biglake"]["catalogs"]:
-        raise already_exists(f"Catalog {name} already exists.")
-    now = rfc3339()
-    catalog = {"name": name, "createTime": now, "updateTime": now}
-    call.data["biglake"]["catalogs"][name] = catalog
-    call.store.mark_dirty()
-    return catalog
-
-
-def get_catalog(call):
-    return _require(call, "catalogs", _parent_name(call, 1))
-
-
-def list_catalogs(call):
-    return _list(call, "catalogs", _parent_name(call, 0), "catalogs")
-
-
-def delete_catalog(call):
-    name = _parent_name(call, 1)
-    _require(call, "catalogs", name)
-    if any(db.startswith(name + "/databases/") for db in call.data["biglake"]["databases"]):
-        raise failed_precondition(f"Catalog {name} is not empty: delete its databases first.")
-    return _deleted(call, "catalogs", name)
-
-
-# --- databases
-def create_database(call):
-    parent = _parent_name(call, 1)
-    _require(call, "catalogs", parent)
-    database_id = call.arg("databaseId")
-    _check_id(database_id, "database_id")
-    _check_type(call.body, "database")
-    name = f"{parent}/databases/{database_id}"
-    if name in call.data["biglake"]["databases"]:
-        raise already_exists(f"Database {name} already exists.")
-    now = rfc3339()
-    database = {"name": name, "createTime": now, "updateTime": now, "type": "HIVE"}
-    if call.body.get("hiveOptions"):
-        database["hiveOptions"] = copy.deepcopy(call.body["hiveOptions"])
-    call.data["biglake"]["databases"][name] = database
-    call.store.mark_dirty()
-    return database
-
-
-def get_database(call):
-    return _require(call, "databases", _parent_name(call, 2))
-
-
-def list_databases(call):
-    parent = _parent_name(call, 1)
-    _require(call, "catalogs", parent)
-    return _list(call, "databases", parent, "databases")
-
-
 def patch_database(call):
     database = _require(call, "databases", _parent_name(call, 2))
     _apply_mask(database, call.body, call.arg("updateMask"), "database")
     database["updateTime"] = rfc3339()
     call.store.mark_dirty()
     return database
-
-
-def delete_database(call):
-    name = _parent_name(call, 2)
-    _require(call, "databases", name)
-    if any(table.startswith(name + "/tables/") for table in call.data["biglake"]["tables"]):
-        raise failed_precondition(f"Database {name} is not empty: delete its tables first.")
-    return _deleted(call, "databases", name)
-
-
-# --- tables
-def create_table(call):
-    parent = _parent_name(call, 2)
-    _require(call, "databases", parent)
-    table_id = call.arg("tableId")
-    _check_id(table_id, "table_id")
-    _check_type(call.body, "table")
-    name = f"{parent}/tables/{table_id}"
-    if name in call.data["biglake"]["tables"]:
-        raise already_exists(f"Table {name} already exists.")
-    now = rfc3339()
-    table = {"name": name, "createTime": now, "updateTime": now, "type": "HIVE"}
-    if call.body.get("hiveOptions"):
-        table["hiveOptions"] = copy.deepcopy(call.body["hiveOptions"])
-    table["etag"] = _table_etag(table)
-    call.data["biglake"]["tables"][name] = table
-    call.store.mark_dirty()
-    return table
-
-
-def get_table(call):
-    return _require(call, "tables", _parent_name(call, 3))
-
-
-def list_tables(call):
-    parent = _parent_name(call, 2)
-    _require(call, "databases", parent)
-    full = call.arg("view") == "FULL"
-    return _list(call, "tables", parent, "tables", None if full else lambda table: {"name": table["name"], "type": table["type"]})
 
 
 def patch_table(call):
@@ -246,30 +198,25 @@ def rename_table(call):
     return table
 
 
-def delete_table(call):
-    name = _parent_name(call, 3)
-    _require(call, "tables", name)
-    return _deleted(call, "tables", name)
-
-
 LOC = r"v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 CAT = LOC + r"/catalogs/(?P<catalog>[^/:]+)"
 DB = CAT + r"/databases/(?P<database>[^/:]+)"
 TB = DB + r"/tables/(?P<table>[^/:]+)"
-ROUTES = [
-    Route("POST", LOC + r"/catalogs", create_catalog, "Catalog", "catalog", "biglake.catalogs.create", "catalogs"),
-    Route("GET", LOC + r"/catalogs", list_catalogs, permission="biglake.catalogs.list", collection="catalogs"),
-    Route("GET", CAT, get_catalog, permission="biglake.catalogs.get", collection="catalogs"),
-    Route("DELETE", CAT, delete_catalog, permission="biglake.catalogs.delete", collection="catalogs"),
-    Route("POST", CAT + r"/databases", create_database, "Database", "database", "biglake.databases.create", "databases"),
-    Route("GET", CAT + r"/databases", list_databases, permission="biglake.databases.list", collection="databases"),
-    Route("GET", DB, get_database, permission="biglake.databases.get", collection="databases"),
+
+
+def _routes(kind, parent, path):
+    """create, list, get and delete of one kind; parent and path are the patterns of its parent and of itself."""
+    label = LABELS[kind]
+    return [
+        Route("POST", f"{parent}/{kind}", partial(_create, kind=kind), label, label.lower(), f"biglake.{kind}.create", kind),
+        Route("GET", f"{parent}/{kind}", partial(_list, kind=kind), permission=f"biglake.{kind}.list", collection=kind),
+        Route("GET", path, partial(_get, kind=kind), permission=f"biglake.{kind}.get", collection=kind),
+        Route("DELETE", path, partial(_delete, kind=kind), permission=f"biglake.{kind}.delete", collection=kind),
+    ]
+
+
+ROUTES = _routes("catalogs", LOC, CAT) + _routes("databases", CAT, DB) + _routes("tables", DB, TB) + [
     Route("PATCH", DB, patch_database, "Database", "database", "biglake.databases.update", "databases"),
-    Route("DELETE", DB, delete_database, permission="biglake.databases.delete", collection="databases"),
-    Route("POST", DB + r"/tables", create_table, "Table", "table", "biglake.tables.create", "tables"),
-    Route("GET", DB + r"/tables", list_tables, permission="biglake.tables.list", collection="tables"),
-    Route("GET", TB, get_table, permission="biglake.tables.get", collection="tables"),
     Route("PATCH", TB, patch_table, "Table", "table", "biglake.tables.update", "tables"),
     Route("POST", TB + r":rename", rename_table, "RenameTableRequest", "", "biglake.tables.update", "tables"),
-    Route("DELETE", TB, delete_table, permission="biglake.tables.delete", collection="tables"),
 ]

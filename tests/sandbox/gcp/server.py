@@ -12,15 +12,11 @@ endpoint of http://host:port/biglake/ reaches /biglake/v1/... unchanged.
 """
 
 import json
-import random
-import sys
-import threading
 import time
 import traceback
 import urllib.parse
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.sandbox import common
 from tests.sandbox.gcp import auth, biglake, iam, resourcemanager, schema, serviceusage
 from tests.sandbox.gcp.errors import STATUS_FOR_HTTP, ApiError, error_info, permission_denied
 from tests.sandbox.gcp.routing import Call
@@ -33,8 +29,6 @@ APIS = {
     "cloudresourcemanager": (resourcemanager.ROUTES, resourcemanager.SERVICE),
     "serviceusage": (serviceusage.ROUTES, None),  # always reachable, or a disabled API could never be enabled again
 }
-MAX_LOG = 5000
-MAX_BODY = 10 * 1024 * 1024
 
 
 def service_disabled(service, project):
@@ -54,144 +48,61 @@ def service_disabled(service, project):
     ])
 
 
-class RequestLog:
-    """What /_sandbox/requests reports."""
+class Emulator(common.Emulator):
+    """The store's settings behind /_sandbox/config: a change may name projects to seed."""
 
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.reset()
+    def __init__(self, store):
+        super().__init__(store.config, store.lock)
+        self.store = store
 
-    def reset(self):
-        with self.lock:
-            self.total = 0
-            self.by_verb = Counter()
-            self.by_resource = Counter()
-            self.entries = []
-
-    def add(self, entry):
-        with self.lock:
-            self.total += 1
-            self.by_verb[entry["method"]] += 1
-            self.by_resource[entry["resource"]] += 1
-            self.entries.append(entry)
-            del self.entries[:-MAX_LOG]
-
-    def snapshot(self):
-        with self.lock:
-            return {"total": self.total, "by_verb": dict(self.by_verb), "by_resource": dict(self.by_resource),
-                    "entries": list(self.entries)}
+    def config_changed(self):
+        self.store.seed_projects()
+        self.store.mark_dirty()
 
 
-class Handler(BaseHTTPRequestHandler):
-    """Dispatches one request; the server object carries the store and the request log."""
+class Handler(common.Handler):
+    """Dispatches one request; the emulator carries the store and the request log."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "sandbox-gcp"
+    json_type = "application/json; charset=UTF-8"
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        sys.stderr.write(f"{self.log_date_time_string()} {format % args}\n")
+    def encode_json(self, payload):
+        return json.dumps(payload, indent=2).encode() + b"\n"
 
-    # --- plumbing
-    def _read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise ApiError("INVALID_ARGUMENT", "Request payload too large.")
-        return self.rfile.read(length) if length else b""
-
-    def _read_chunked(self):
-        body = b""
-        while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline().strip():  # trailers
-                    pass
-                return body
-            body += self.rfile.read(size)
-            self.rfile.readline()
-            if len(body) > MAX_BODY:
-                raise ApiError("INVALID_ARGUMENT", "Request payload too large.")
-
-    def _send(self, code, payload, headers=None):
-        body = json.dumps(payload, indent=2).encode() + b"\n"
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _dispatch(self):
+    def serve(self, body):
         parsed = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(parsed.path)
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
-        raw = self._read_body()
-        if path.startswith("/_sandbox/"):
-            self._admin(path, raw)
-            return
         started = time.monotonic()
         entry = {"time": time.time(), "method": self.command, "path": path, "api": None, "resource": "unknown"}
         try:
             if path == "/token":
                 entry.update(api="oauth2", resource="oauth2.token")
-                code, payload, headers = self._token(raw)
+                code, payload, headers = self._token(body)
             else:
-                code, payload, headers = self._api(path, query, raw, entry)
+                code, payload, headers = self._api(path, query, body, entry)
         except ApiError as error:
             code, payload, headers = error.code, error.body(), error.headers
         except Exception as error:  # pylint: disable=broad-except
             traceback.print_exc()
             code, payload, headers = 500, ApiError("INTERNAL", f"Internal error: {error}").body(), {}
         entry.update(status=code, duration_ms=round((time.monotonic() - started) * 1000, 1))
-        self.server.request_log.add(entry)
-        self._send(code, payload, headers)
-
-    def do_GET(self):  # pylint: disable=invalid-name
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+        self.emulator.log.add(entry)
+        self.send_json(code, payload, headers)
 
     def do_CONNECT(self):  # pylint: disable=invalid-name
         """Refuse tunnels: with https_proxy pointed here, a client's calls to real Google hosts fail
         locally instead of leaving the machine (google-auth looks up Regional Access Boundaries at
         iamcredentials.googleapis.com after every token refresh)."""
-        self.server.request_log.add({"time": time.time(), "method": "CONNECT", "path": self.path, "api": None,
-                                     "resource": "egress", "status": 403})
+        self.emulator.log.add({"time": time.time(), "method": "CONNECT", "path": self.path, "api": None,
+                               "resource": "egress", "status": 403})
         self.close_connection = True
-        self._send(403, ApiError("PERMISSION_DENIED", f"The sandbox has no egress: CONNECT {self.path} refused.").body(),
-                   {"Connection": "close"})
-
-    # --- admin
-    def _admin(self, path, raw):
-        store = self.server.store
-        if path == "/_sandbox/health" and self.command == "GET":
-            self._send(200, {"status": "ok"})
-        elif path == "/_sandbox/requests" and self.command == "GET":
-            self._send(200, self.server.request_log.snapshot())
-        elif path == "/_sandbox/requests/reset" and self.command == "POST":
-            self.server.request_log.reset()
-            self._send(200, {"status": "ok"})
-        elif path == "/_sandbox/config" and self.command == "GET":
-            with store.lock:
-                self._send(200, store.config)
-        elif path == "/_sandbox/config" and self.command == "PUT":
-            try:
-                patch = json.loads(raw or b"{}")
-                if not isinstance(patch, dict):
-                    raise ValueError("config must be a JSON object")
-            except ValueError as error:
-                self._send(400, {"error": f"invalid config: {error}"})
-                return
-            self._send(200, store.update_config(patch))
-        else:
-            self._send(404, {"error": f"no admin endpoint {self.command} {path}"})
+        self.send_json(403, ApiError("PERMISSION_DENIED", f"The sandbox has no egress: CONNECT {self.path} refused.").body(),
+                       {"Connection": "close"})
 
     # --- OAuth2
     def _token_audiences(self):
-        base = self.server.base_url
-        audiences = {base + "/token", auth.GOOGLE_TOKEN_URI}
+        audiences = {self.server.base_url + "/token", auth.GOOGLE_TOKEN_URI}
         if self.headers.get("Host"):
             audiences.add(f"http://{self.headers['Host']}/token")
         return audiences
@@ -203,7 +114,7 @@ class Handler(BaseHTTPRequestHandler):
             form = json.loads(raw or b"{}")
         else:
             form = {key: values[0] for key, values in urllib.parse.parse_qs(raw.decode()).items()}
-        store = self.server.store
+        store = self.emulator.store
         try:
             with store.lock:
                 return 200, auth.grant(store, form, self._token_audiences()), {"Cache-Control": "no-store"}
@@ -212,13 +123,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- APIs
     def _fault(self):
-        faults = self.server.store.config.get("faults") or {}
-        if faults.get("latency_ms"):
-            time.sleep(float(faults["latency_ms"]) / 1000)
-        if faults.get("error_rate") and random.random() < float(faults["error_rate"]):  # nosec - test fault injection
-            code = int(random.choice(faults.get("error_codes") or [503]))  # nosec
-            status = STATUS_FOR_HTTP.get(code, "UNKNOWN")
-            raise ApiError(status, "Injected fault (sandbox fault injection).", code=code)
+        code = common.injected_fault(self.emulator.config)
+        if code:
+            raise ApiError(STATUS_FOR_HTTP.get(code, "UNKNOWN"), "Injected fault (sandbox fault injection).", code=code)
 
     def _api(self, path, query, raw, entry):
         prefix, rest = (path.lstrip("/").split("/", 1) + [""])[:2]
@@ -227,7 +134,7 @@ class Handler(BaseHTTPRequestHandler):
         routes, service = APIS[prefix]
         entry["api"] = prefix
         self._fault()
-        store = self.server.store
+        store = self.emulator.store
         service_name = service or serviceusage.SERVICE
         matched = [route for route in routes if route.regex.fullmatch(rest)]
         route = next((route for route in matched if route.method == self.command), None)
@@ -261,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         ident = params.get("project")
         if ident is None or ident == "-":
             return None
-        project = self.server.store.project(ident)
+        project = self.emulator.store.project(ident)
         if project is None:
             if prefix == "cloudresourcemanager":
                 raise resourcemanager.caller_denied()
@@ -270,14 +177,9 @@ class Handler(BaseHTTPRequestHandler):
         return project
 
 
-class Server(ThreadingHTTPServer):
-    """The emulator's HTTP server; `store` holds state, `base_url` is written into token_uri."""
+class Server(common.Server):
+    """The emulator's HTTP server; `base_url` is written into token_uri."""
 
-    daemon_threads = True
-
-    def __init__(self, address, store, base_url=None):
-        super().__init__(address, Handler)
-        self.store = store
-        self.request_log = RequestLog()
-        host, port = self.server_address[:2]
-        self.base_url = (base_url or store.config.get("public_url") or f"http://{host}:{port}").rstrip("/")
+    def __init__(self, address, store, verbose=False):
+        super().__init__(address, Handler, Emulator(store), verbose)
+        self.base_url = (store.config.get("public_url") or self.url).rstrip("/")

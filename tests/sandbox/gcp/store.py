@@ -12,7 +12,6 @@ Layout of `data` (what the --state snapshot holds):
     operations        name -> finished Operation (Service Usage)
 """
 
-import copy
 import datetime
 import json
 import os
@@ -20,6 +19,8 @@ import secrets
 import threading
 import time
 from pathlib import Path
+
+from tests.sandbox import common
 
 # Services this emulator knows by name (Service Usage lists these) and their console titles.
 SERVICE_TITLES = {
@@ -56,16 +57,6 @@ DEFAULT_CONFIG = {
 }
 
 
-def merge(base, override):
-    merged = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def rfc3339(moment=None):
     moment = moment or datetime.datetime.now(datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -84,7 +75,7 @@ class Store:
     def __init__(self, path, config=None):
         self.path = Path(path)
         self.lock = threading.RLock()
-        self.config = merge(DEFAULT_CONFIG, config or {})
+        self.config = common.merge(DEFAULT_CONFIG, config)
         self.data = {"version": 1, "projects": {}, "serviceAccounts": {}, "keys": {}, "bootstrap": None,
                      "tokens": {}, "biglake": {"catalogs": {}, "databases": {}, "tables": {}}, "operations": {}}
         self.loaded = False
@@ -97,13 +88,6 @@ class Store:
         self._saver = threading.Thread(target=self._save_loop, name="state-saver", daemon=True)
 
     # --- config
-    def update_config(self, patch):
-        with self.lock:
-            self.config = merge(self.config, patch)
-            self.seed_projects()
-            self.mark_dirty()
-            return self.config
-
     def seed_projects(self):
         with self.lock:
             for project_id, settings in (self.config.get("projects") or {}).items():

@@ -1,66 +1,24 @@
 """Start the GCP emulator (and optionally gcp-storage-emulator) for tests, without the orchestrator.
 
     with testing.gcp_sandbox(gcs=True) as sandbox:
-        creds = service_account.Credentials.from_service_account_file(sandbox.admin_key_path)
-        biglake = build("biglake", "v1", credentials=creds, static_discovery=True,
-                        client_options={"api_endpoint": sandbox.endpoints["biglake"]})
+        biglake = sandbox.client("biglake", sandbox.admin_credentials())
 """
 
 import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from google.oauth2 import service_account
+from googleapiclient import discovery
+
 from tests.sandbox.gcp import endpoints, gcs_command
+from tests.sandbox.processes import free_ports, http_ok, port_open, spawn, terminate, wait_until
 
-REPO = Path(__file__).resolve().parents[3]
 START_TIMEOUT = 30
-
-
-def free_ports(count):
-    """Distinct free loopback ports (all sockets are held open together, so no port repeats)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for index in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
-def _wait(probe, process, what):
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} during start-up")
-        if probe():
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} not ready within {START_TIMEOUT}s")
-
-
-def _healthy(url):
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # nosec - loopback only
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -98,11 +56,20 @@ class GcpSandbox:
     def admin_key(self):
         return json.loads(self.admin_key_path.read_text(encoding="utf-8"))
 
+    def admin_credentials(self, scopes=None):
+        """google-auth credentials from the sandbox admin's key file."""
+        return service_account.Credentials.from_service_account_file(str(self.admin_key_path), scopes=scopes)
+
+    def client(self, api, credentials=None, http=None):
+        """googleapiclient's v1 resource of one API, from its pinned discovery document."""
+        return discovery.build(api, "v1", credentials=credentials, http=http, static_discovery=True,
+                               client_options={"api_endpoint": self.endpoints[api]})
+
     def _spawn(self, name, command):
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        log = open(self.directory / f"{name}.log", "ab")  # pylint: disable=consider-using-with
-        self.processes[name] = (subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                 stdin=subprocess.DEVNULL), log)
+        self.processes[name] = spawn(command, self.directory / f"{name}.log")
+
+    def _wait(self, name, ready):
+        wait_until(ready, self.processes[name], name, self.directory / f"{name}.log", START_TIMEOUT)
 
     def start(self):
         config_path = self.directory / "config.json"
@@ -114,22 +81,13 @@ class GcpSandbox:
             data_dir = self.directory / "gcs"
             data_dir.mkdir(exist_ok=True)
             self._spawn("gcs", gcs_command("127.0.0.1", self.gcs_port, str(data_dir)))
-        _wait(lambda: _healthy(f"{self.base_url}/_sandbox/health"), self.processes["gcp"][0], "gcp emulator")
+        self._wait("gcp", lambda: http_ok(f"{self.base_url}/_sandbox/health"))
         if self.gcs:
-            _wait(lambda: _port_open(self.gcs_port), self.processes["gcs"][0], "gcp-storage-emulator")
+            self._wait("gcs", lambda: port_open(self.gcs_port))
 
     def stop(self):
         """SIGTERM every process and wait; returns the exit codes by name."""
-        codes = {}
-        for name, (process, log) in self.processes.items():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                codes[name] = process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                codes[name] = process.wait()
-            log.close()
+        codes = {name: terminate(process, timeout=10) for name, process in self.processes.items()}
         self.processes.clear()
         return codes
 

@@ -97,6 +97,25 @@ def _search_match(value, pattern):
     return re.match(regex, value) is not None
 
 
+# (method, path below a user or group, action) of the role-mapping routes
+ROLE_MAPPING_ROUTES = (
+    ("GET", "/role-mappings", "all"),
+    ("GET", "/role-mappings/realm", "list"), ("POST", "/role-mappings/realm", "add"), ("DELETE", "/role-mappings/realm", "remove"),
+    ("GET", "/role-mappings/realm/available", "available"), ("GET", "/role-mappings/realm/composite", "composite"),
+    ("GET", "/role-mappings/clients/{client}", "list"), ("POST", "/role-mappings/clients/{client}", "add"),
+    ("DELETE", "/role-mappings/clients/{client}", "remove"),
+    ("GET", "/role-mappings/clients/{client}/available", "available"), ("GET", "/role-mappings/clients/{client}/composite", "composite"),
+)
+# (method, path below a client or client scope, action) of the protocol-mapper routes
+PROTOCOL_MAPPER_ROUTES = (
+    ("GET", "/protocol-mappers/models", "list"), ("POST", "/protocol-mappers/models", "create"),
+    ("POST", "/protocol-mappers/add-models", "add_many"),
+    ("GET", "/protocol-mappers/models/{id}", "get"), ("PUT", "/protocol-mappers/models/{id}", "update"),
+    ("DELETE", "/protocol-mappers/models/{id}", "delete"),
+    ("GET", "/protocol-mappers/protocol/{protocol}", "by_protocol"),
+)
+
+
 class AdminApi:
     """Dispatches admin and realm requests against a store."""
 
@@ -132,33 +151,22 @@ class AdminApi:
             ("GET", "/admin/realms", self.list_realms), ("POST", "/admin/realms", self.create_realm),
             ("GET", r, self.get_realm), ("PUT", r, self.update_realm), ("DELETE", r, self.delete_realm),
             ("GET", f"{r}/keys", self.realm_keys),
-            ("GET", f"{r}/clients", self.list_clients), ("POST", f"{r}/clients", self.create_client),
-            ("GET", c, self.get_client), ("PUT", c, self.update_client), ("DELETE", c, self.delete_client),
+            ("GET", f"{r}/clients", self.list_clients), ("POST", f"{r}/clients", self._created(self.store.create_client)),
+            ("GET", c, self.get_client), ("PUT", c, self._updated(self.store.update_client)), ("DELETE", c, self._deleted(self.store.delete_client)),
             ("GET", f"{c}/client-secret", self.get_secret), ("POST", f"{c}/client-secret", self.new_secret),
             ("GET", f"{c}/service-account-user", self.service_account_user),
-            ("GET", f"{c}/default-client-scopes", self.client_default_scopes),
-            ("PUT", f"{c}/default-client-scopes/{{clientScopeId}}", self.link_default_scope),
-            ("DELETE", f"{c}/default-client-scopes/{{clientScopeId}}", self.unlink_default_scope),
-            ("GET", f"{c}/optional-client-scopes", self.client_optional_scopes),
-            ("PUT", f"{c}/optional-client-scopes/{{clientScopeId}}", self.link_optional_scope),
-            ("DELETE", f"{c}/optional-client-scopes/{{clientScopeId}}", self.unlink_optional_scope),
-            ("GET", f"{r}/client-scopes", self.list_scopes), ("POST", f"{r}/client-scopes", self.create_scope),
-            ("GET", s, self.get_scope), ("PUT", s, self.update_scope), ("DELETE", s, self.delete_scope),
-            ("GET", f"{r}/default-default-client-scopes", self.realm_default_scopes),
-            ("PUT", f"{r}/default-default-client-scopes/{{clientScopeId}}", self.add_realm_default_scope),
-            ("DELETE", f"{r}/default-default-client-scopes/{{clientScopeId}}", self.remove_realm_default_scope),
-            ("GET", f"{r}/default-optional-client-scopes", self.realm_optional_scopes),
-            ("PUT", f"{r}/default-optional-client-scopes/{{clientScopeId}}", self.add_realm_optional_scope),
-            ("DELETE", f"{r}/default-optional-client-scopes/{{clientScopeId}}", self.remove_realm_optional_scope),
+            ("GET", f"{r}/client-scopes", self.list_scopes), ("POST", f"{r}/client-scopes", self._created(self.store.create_client_scope)),
+            ("GET", s, self.get_scope), ("PUT", s, self._updated(self.store.update_client_scope)),
+            ("DELETE", s, self._deleted(self.store.delete_client_scope)),
             ("GET", f"{r}/groups", self.list_groups), ("POST", f"{r}/groups", self.create_group),
             ("GET", f"{r}/groups/count", self.count_groups),
-            ("GET", g, self.get_group), ("PUT", g, self.update_group), ("DELETE", g, self.delete_group),
+            ("GET", g, self.get_group), ("PUT", g, self._updated(self.store.update_group)), ("DELETE", g, self._deleted(self.store.delete_group)),
             ("GET", f"{g}/children", self.group_children), ("POST", f"{g}/children", self.create_child_group),
             ("GET", f"{g}/members", self.group_members),
             ("GET", f"{r}/group-by-path/{{path}}", self.group_by_path),
-            ("GET", f"{r}/users", self.list_users), ("POST", f"{r}/users", self.create_user),
+            ("GET", f"{r}/users", self.list_users), ("POST", f"{r}/users", self._created(self.store.create_user)),
             ("GET", f"{r}/users/count", self.count_users),
-            ("GET", u, self.get_user), ("PUT", u, self.update_user), ("DELETE", u, self.delete_user),
+            ("GET", u, self.get_user), ("PUT", u, self._updated(self.store.update_user)), ("DELETE", u, self._deleted(self.store.delete_user)),
             ("GET", f"{u}/groups", self.user_groups), ("GET", f"{u}/groups/count", self.count_user_groups),
             ("PUT", f"{u}/groups/{{groupId}}", self.join_group), ("DELETE", f"{u}/groups/{{groupId}}", self.leave_group),
             ("PUT", f"{u}/reset-password", self.reset_password),
@@ -169,30 +177,14 @@ class AdminApi:
             ("GET", f"{c}/roles/{{role-name}}", self.get_role), ("PUT", f"{c}/roles/{{role-name}}", self.update_role),
             ("DELETE", f"{c}/roles/{{role-name}}", self.delete_role),
         ]
+        for which in ("default", "optional"):
+            for path, handler in ((f"{c}/{which}-client-scopes", self._client_scopes), (f"{r}/default-{which}-client-scopes", self._realm_scopes)):
+                table += [("GET", path, handler(which, "list")), ("PUT", path + "/{clientScopeId}", handler(which, "add")),
+                          ("DELETE", path + "/{clientScopeId}", handler(which, "remove"))]
         for holder, kind in ((u, "user"), (g, "group")):
-            table += [
-                ("GET", f"{holder}/role-mappings", self._role_mappings(kind, "all")),
-                ("GET", f"{holder}/role-mappings/realm", self._role_mappings(kind, "list")),
-                ("POST", f"{holder}/role-mappings/realm", self._role_mappings(kind, "add")),
-                ("DELETE", f"{holder}/role-mappings/realm", self._role_mappings(kind, "remove")),
-                ("GET", f"{holder}/role-mappings/realm/available", self._role_mappings(kind, "available")),
-                ("GET", f"{holder}/role-mappings/realm/composite", self._role_mappings(kind, "composite")),
-                ("GET", f"{holder}/role-mappings/clients/{{client}}", self._role_mappings(kind, "list")),
-                ("POST", f"{holder}/role-mappings/clients/{{client}}", self._role_mappings(kind, "add")),
-                ("DELETE", f"{holder}/role-mappings/clients/{{client}}", self._role_mappings(kind, "remove")),
-                ("GET", f"{holder}/role-mappings/clients/{{client}}/available", self._role_mappings(kind, "available")),
-                ("GET", f"{holder}/role-mappings/clients/{{client}}/composite", self._role_mappings(kind, "composite")),
-            ]
+            table += [(method, holder + suffix, self._role_mappings(kind, action)) for method, suffix, action in ROLE_MAPPING_ROUTES]
         for owner, kind in ((c, "client"), (s, "scope")):
-            table += [
-                ("GET", f"{owner}/protocol-mappers/models", self._mappers(kind, "list")),
-                ("POST", f"{owner}/protocol-mappers/models", self._mappers(kind, "create")),
-                ("POST", f"{owner}/protocol-mappers/add-models", self._mappers(kind, "add_many")),
-                ("GET", f"{owner}/protocol-mappers/models/{{id}}", self._mappers(kind, "get")),
-                ("PUT", f"{owner}/protocol-mappers/models/{{id}}", self._mappers(kind, "update")),
-                ("DELETE", f"{owner}/protocol-mappers/models/{{id}}", self._mappers(kind, "delete")),
-                ("GET", f"{owner}/protocol-mappers/protocol/{{protocol}}", self._mappers(kind, "by_protocol")),
-            ]
+            table += [(method, owner + suffix, self._mappers(kind, action)) for method, suffix, action in PROTOCOL_MAPPER_ROUTES]
         return table
 
     def match(self, path):
@@ -337,6 +329,29 @@ class AdminApi:
     def _location(request, *parts):
         return {"Location": request.base + "/".join((request.path.rstrip("/"),) + parts)}
 
+    # ------------------------------------------------------------------ create, update, delete of an entity in a realm
+    def _created(self, create):
+        """A POST handler: create(realm, representation) makes the entity; 201 with its Location."""
+        def handler(request, realm_name):
+            entity = create(self.store.realm(realm_name), request.json)
+            return Result(201, None, self._location(request, entity["id"]))
+        return handler
+
+    def _updated(self, update):
+        """A PUT handler: update(realm, entity id, representation); 204."""
+        def handler(request, realm_name, entity_id):
+            update(self.store.realm(realm_name), entity_id, request.json)
+            return Result(204)
+        return handler
+
+    def _deleted(self, delete):
+        """A DELETE handler: delete(realm, entity id); 204."""
+        def handler(request, realm_name, entity_id):
+            del request
+            delete(self.store.realm(realm_name), entity_id)
+            return Result(204)
+        return handler
+
     # ------------------------------------------------------------------ realms
     def list_realms(self, request):
         brief = request.flag("briefRepresentation")
@@ -383,23 +398,10 @@ class AdminApi:
                 clients = [c for c in clients if c["clientId"] == wanted]
         return [self._client_rep(realm, c) for c in _page(clients, request)]
 
-    def create_client(self, request, realm_name):
-        client = self.store.create_client(self.store.realm(realm_name), request.json)
-        return Result(201, None, self._location(request, client["id"]))
-
     def get_client(self, request, realm_name, client_uuid):
         del request
         realm = self.store.realm(realm_name)
         return self._client_rep(realm, self.store.client(realm, client_uuid))
-
-    def update_client(self, request, realm_name, client_uuid):
-        self.store.update_client(self.store.realm(realm_name), client_uuid, request.json)
-        return Result(204)
-
-    def delete_client(self, request, realm_name, client_uuid):
-        del request
-        self.store.delete_client(self.store.realm(realm_name), client_uuid)
-        return Result(204)
 
     def get_secret(self, request, realm_name, client_uuid):
         del request
@@ -423,39 +425,22 @@ class AdminApi:
             raise bad_request("Service account not enabled for the client")
         return self._user_rep(user)
 
-    def _linked_scopes(self, realm_name, client_uuid, key):
-        realm = self.store.realm(realm_name)
-        client = self.store.client(realm, client_uuid)
+    @staticmethod
+    def _scope_names(realm, scope_ids):
         scopes = realm["client_scopes"]
-        return [{"id": s, "name": scopes[s]["name"]} for s in client[key] if s in scopes]
+        return [{"id": s, "name": scopes[s]["name"]} for s in scope_ids if s in scopes]
 
-    def client_default_scopes(self, request, realm_name, client_uuid):
-        del request
-        return self._linked_scopes(realm_name, client_uuid, "_default_scopes")
-
-    def client_optional_scopes(self, request, realm_name, client_uuid):
-        del request
-        return self._linked_scopes(realm_name, client_uuid, "_optional_scopes")
-
-    def link_default_scope(self, request, realm_name, client_uuid, scope_id):
-        del request
-        self.store.link_scope(self.store.realm(realm_name), client_uuid, scope_id, True)
-        return Result(204)
-
-    def unlink_default_scope(self, request, realm_name, client_uuid, scope_id):
-        del request
-        self.store.unlink_scope(self.store.realm(realm_name), client_uuid, scope_id, True)
-        return Result(204)
-
-    def link_optional_scope(self, request, realm_name, client_uuid, scope_id):
-        del request
-        self.store.link_scope(self.store.realm(realm_name), client_uuid, scope_id, False)
-        return Result(204)
-
-    def unlink_optional_scope(self, request, realm_name, client_uuid, scope_id):
-        del request
-        self.store.unlink_scope(self.store.realm(realm_name), client_uuid, scope_id, False)
-        return Result(204)
+    def _client_scopes(self, which, action):
+        """A handler that lists, adds or removes a client's default or optional (`which`) client scopes."""
+        def handler(request, realm_name, client_uuid, scope_id=None):
+            del request
+            realm = self.store.realm(realm_name)
+            if action == "list":
+                return self._scope_names(realm, self.store.client(realm, client_uuid)[f"_{which}_scopes"])
+            change = self.store.link_scope if action == "add" else self.store.unlink_scope
+            change(realm, client_uuid, scope_id, which == "default")
+            return Result(204)
+        return handler
 
     # ------------------------------------------------------------------ protocol mappers
     def _mappers(self, kind, action):
@@ -593,69 +578,28 @@ class AdminApi:
         realm = self.store.realm(realm_name)
         return [self._scope_rep(s) for s in realm["client_scopes"].values()]
 
-    def create_scope(self, request, realm_name):
-        scope = self.store.create_client_scope(self.store.realm(realm_name), request.json)
-        return Result(201, None, self._location(request, scope["id"]))
-
     def get_scope(self, request, realm_name, scope_id):
         del request
         return self._scope_rep(self.store.client_scope(self.store.realm(realm_name), scope_id))
 
-    def update_scope(self, request, realm_name, scope_id):
-        self.store.update_client_scope(self.store.realm(realm_name), scope_id, request.json)
-        return Result(204)
+    def _realm_scopes(self, which, action):
+        """A handler that lists, adds or removes the client scopes a new client of the realm gets as default or optional (`which`)."""
+        key = f"default_{which}_scopes"
+        other = "default_optional_scopes" if which == "default" else "default_default_scopes"
 
-    def delete_scope(self, request, realm_name, scope_id):
-        del request
-        self.store.delete_client_scope(self.store.realm(realm_name), scope_id)
-        return Result(204)
-
-    def _realm_scope_list(self, realm_name, key):
-        realm = self.store.realm(realm_name)
-        scopes = realm["client_scopes"]
-        return [{"id": s, "name": scopes[s]["name"]} for s in realm[key] if s in scopes]
-
-    def _realm_scope_link(self, realm_name, scope_id, key, add):
-        realm = self.store.realm(realm_name)
-        self.store.client_scope(realm, scope_id)
-        other = "default_optional_scopes" if key == "default_default_scopes" else "default_default_scopes"
-        # Keycloak moves a scope between the realm's default and optional lists.
-        realm[other] = [s for s in realm[other] if s != scope_id]
-        realm[key] = [s for s in realm[key] if s != scope_id] + ([scope_id] if add else [])
-        self.store.mark_dirty()
-        return Result(204)
-
-    def realm_default_scopes(self, request, realm_name):
-        del request
-        return self._realm_scope_list(realm_name, "default_default_scopes")
-
-    def realm_optional_scopes(self, request, realm_name):
-        del request
-        return self._realm_scope_list(realm_name, "default_optional_scopes")
-
-    def add_realm_default_scope(self, request, realm_name, scope_id):
-        del request
-        return self._realm_scope_link(realm_name, scope_id, "default_default_scopes", True)
-
-    def remove_realm_default_scope(self, request, realm_name, scope_id):
-        del request
-        realm = self.store.realm(realm_name)
-        self.store.client_scope(realm, scope_id)
-        realm["default_default_scopes"] = [s for s in realm["default_default_scopes"] if s != scope_id]
-        self.store.mark_dirty()
-        return Result(204)
-
-    def add_realm_optional_scope(self, request, realm_name, scope_id):
-        del request
-        return self._realm_scope_link(realm_name, scope_id, "default_optional_scopes", True)
-
-    def remove_realm_optional_scope(self, request, realm_name, scope_id):
-        del request
-        realm = self.store.realm(realm_name)
-        self.store.client_scope(realm, scope_id)
-        realm["default_optional_scopes"] = [s for s in realm["default_optional_scopes"] if s != scope_id]
-        self.store.mark_dirty()
-        return Result(204)
+        def handler(request, realm_name, scope_id=None):
+            del request
+            realm = self.store.realm(realm_name)
+            if action == "list":
+                return self._scope_names(realm, realm[key])
+            self.store.client_scope(realm, scope_id)
+            if action == "add":
+                # Keycloak moves a scope between the realm's default and optional lists.
+                realm[other] = [s for s in realm[other] if s != scope_id]
+            realm[key] = [s for s in realm[key] if s != scope_id] + ([scope_id] if action == "add" else [])
+            self.store.mark_dirty()
+            return Result(204)
+        return handler
 
     # ------------------------------------------------------------------ groups
     def _group_matches(self, group, request):
@@ -710,15 +654,6 @@ class AdminApi:
         del request
         realm = self.store.realm(realm_name)
         return self._group_rep(realm, self.store.group(realm, group_id))
-
-    def update_group(self, request, realm_name, group_id):
-        self.store.update_group(self.store.realm(realm_name), group_id, request.json)
-        return Result(204)
-
-    def delete_group(self, request, realm_name, group_id):
-        del request
-        self.store.delete_group(self.store.realm(realm_name), group_id)
-        return Result(204)
 
     def group_children(self, request, realm_name, group_id):
         realm = self.store.realm(realm_name)
@@ -784,10 +719,6 @@ class AdminApi:
     def count_users(self, request, realm_name):
         return len(self._find_users(request, self.store.realm(realm_name)))
 
-    def create_user(self, request, realm_name):
-        user = self.store.create_user(self.store.realm(realm_name), request.json)
-        return Result(201, None, self._location(request, user["id"]))
-
     def get_user(self, request, realm_name, user_id):
         rep = self._user_rep(self.store.user(self.store.realm(realm_name), user_id))
         if request.flag("userProfileMetadata"):
@@ -798,15 +729,6 @@ class AdminApi:
                 {"name": "lastName", "displayName": "${lastName}", "required": False, "readOnly": False, "validators": {}},
             ], "groups": []}
         return rep
-
-    def update_user(self, request, realm_name, user_id):
-        self.store.update_user(self.store.realm(realm_name), user_id, request.json)
-        return Result(204)
-
-    def delete_user(self, request, realm_name, user_id):
-        del request
-        self.store.delete_user(self.store.realm(realm_name), user_id)
-        return Result(204)
 
     def _user_group_list(self, request, realm, user):
         groups = [realm["groups"][g] for g in user["_groups"] if g in realm["groups"]]

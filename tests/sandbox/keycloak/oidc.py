@@ -337,16 +337,21 @@ class TokenService:
             return self.issue(base, realm, client, user, sid, form.get("scope") or "", include_refresh=wants_refresh)
         return self._refresh(base, realm, client, form)
 
-    def _refresh(self, base, realm, client, form):
+    @staticmethod
+    def _refresh_claims(realm, form, expired="Invalid refresh token"):
+        """The claims of the form's refresh_token, signed by the realm's key; `expired` is the error for a stale one."""
         token = form.get("refresh_token")
         if not token:
             raise OAuthError(400, "invalid_request", "Missing parameter: refresh_token")
         try:
-            claims = keys.verify(realm["key"], token)
+            return keys.verify(realm["key"], token)
         except jwt.ExpiredSignatureError as error:
-            raise OAuthError(400, "invalid_grant", "Token is not active") from error
+            raise OAuthError(400, "invalid_grant", expired) from error
         except jwt.PyJWTError as error:
             raise OAuthError(400, "invalid_grant", "Invalid refresh token") from error
+
+    def _refresh(self, base, realm, client, form):
+        claims = self._refresh_claims(realm, form, expired="Token is not active")
         if claims.get("typ") not in (REFRESH_TYPE, "Offline"):
             raise OAuthError(400, "invalid_grant", "Invalid refresh token")
         if claims.get("azp") != client["clientId"]:
@@ -448,13 +453,7 @@ class TokenService:
 
     def logout(self, realm, form, headers):
         client = self._client_auth(realm, form, headers)
-        token = form.get("refresh_token")
-        if not token:
-            raise OAuthError(400, "invalid_request", "Missing parameter: refresh_token")
-        try:
-            claims = keys.verify(realm["key"], token)
-        except jwt.PyJWTError as error:
-            raise OAuthError(400, "invalid_grant", "Invalid refresh token") from error
+        claims = self._refresh_claims(realm, form)
         if claims.get("azp") != client["clientId"]:
             raise OAuthError(400, "invalid_grant", "Invalid refresh token")
         if self.store.sessions.pop(claims.get("sid"), None) is not None:

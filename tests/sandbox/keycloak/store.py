@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 from tests.sandbox.keycloak import builtins, keys
@@ -35,6 +36,28 @@ class ApiError(Exception):
 
 def not_found(message):
     return ApiError(404, {"error": message})
+
+
+def found(value, message):
+    """value, unless it is None: then Keycloak's 404 with message."""
+    if value is None:
+        raise not_found(message)
+    return value
+
+
+def check_free(existing, own_id, message):
+    """Keycloak's 409 with message when a unique name is taken: `existing`, found by it, is an entity other than own_id."""
+    if existing is not None and existing["id"] != own_id:
+        raise conflict(message)
+
+
+def new_name(rep, field, find, missing, taken):
+    """rep[field] for a new entity: given (else 400 `missing`) and free (find(name) is None, else 409 `taken` with {name} filled in)."""
+    name = rep.get(field)
+    if not name:
+        raise bad_request(missing)
+    check_free(find(name), None, taken.format(name=name))
+    return name
 
 
 def conflict(message):
@@ -144,10 +167,7 @@ class Store:
 
     # ------------------------------------------------------------------ realms
     def realm(self, name):
-        realm = self.realms.get(name)
-        if realm is None:
-            raise not_found("Realm not found.")
-        return realm
+        return found(self.realms.get(name), "Realm not found.")
 
     def create_realm(self, rep):
         name = rep.get("realm")
@@ -289,20 +309,13 @@ class Store:
 
     # ------------------------------------------------------------------ client scopes
     def client_scope(self, realm, scope_id):
-        scope = realm["client_scopes"].get(scope_id)
-        if scope is None:
-            raise not_found("Could not find client scope")
-        return scope
+        return found(realm["client_scopes"].get(scope_id), "Could not find client scope")
 
     def find_client_scope(self, realm, name):
         return next((s for s in realm["client_scopes"].values() if s["name"] == name), None)
 
     def create_client_scope(self, realm, rep):
-        name = rep.get("name")
-        if not name:
-            raise bad_request("Client scope name must not be empty")
-        if self.find_client_scope(realm, name):
-            raise conflict(f"Client Scope {name} already exists")
+        name = new_name(rep, "name", partial(self.find_client_scope, realm), "Client scope name must not be empty", "Client Scope {name} already exists")
         scope = {"id": rep.get("id") or new_id(), "name": name, "protocol": rep.get("protocol", "openid-connect"),
                  "attributes": dict(rep.get("attributes", {}))}
         if "description" in rep:
@@ -317,9 +330,7 @@ class Store:
     def update_client_scope(self, realm, scope_id, rep):
         scope = self.client_scope(realm, scope_id)
         name = rep.get("name", scope["name"])
-        other = self.find_client_scope(realm, name)
-        if other and other["id"] != scope_id:
-            raise conflict(f"Client Scope {name} already exists")
+        check_free(self.find_client_scope(realm, name), scope_id, f"Client Scope {name} already exists")
         for key in ("name", "description", "protocol"):
             if key in rep:
                 scope[key] = rep[key]
@@ -340,10 +351,7 @@ class Store:
     # ------------------------------------------------------------------ protocol mappers (clients and scopes)
     @staticmethod
     def mapper(owner, mapper_id):
-        found = next((m for m in owner["protocolMappers"] if m["id"] == mapper_id), None)
-        if found is None:
-            raise not_found("Model not found")
-        return found
+        return found(next((m for m in owner["protocolMappers"] if m["id"] == mapper_id), None), "Model not found")
 
     def add_mapper(self, owner, rep):
         name = rep.get("name")
@@ -379,21 +387,14 @@ class Store:
 
     # ------------------------------------------------------------------ clients
     def client(self, realm, client_uuid):
-        client = realm["clients"].get(client_uuid)
-        if client is None:
-            raise not_found("Could not find client")
-        return client
+        return found(realm["clients"].get(client_uuid), "Could not find client")
 
     @staticmethod
     def find_client(realm, client_id):
         return next((c for c in realm["clients"].values() if c["clientId"] == client_id), None)
 
     def create_client(self, realm, rep):
-        client_id = rep.get("clientId")
-        if not client_id:
-            raise bad_request("clientId must not be empty")
-        if self.find_client(realm, client_id):
-            raise conflict(f"Client {client_id} already exists")
+        new_name(rep, "clientId", partial(self.find_client, realm), "clientId must not be empty", "Client {name} already exists")
         client = builtins.client_defaults()
         for key, value in rep.items():
             if key not in ("protocolMappers", "defaultClientScopes", "optionalClientScopes", "access"):
@@ -425,9 +426,7 @@ class Store:
     def update_client(self, realm, client_uuid, rep):
         client = self.client(realm, client_uuid)
         new_client_id = rep.get("clientId", client["clientId"])
-        other = self.find_client(realm, new_client_id)
-        if other and other["id"] != client_uuid:
-            raise conflict(f"Client {new_client_id} already exists")
+        check_free(self.find_client(realm, new_client_id), client_uuid, f"Client {new_client_id} already exists")
         for key, value in rep.items():
             # Like Keycloak, an update ignores scope links, mappers and the id.
             if key not in ("id", "protocolMappers", "defaultClientScopes", "optionalClientScopes", "access"):
@@ -505,10 +504,7 @@ class Store:
 
     # ------------------------------------------------------------------ groups
     def group(self, realm, group_id):
-        group = realm["groups"].get(group_id)
-        if group is None:
-            raise not_found("Could not find group by id")
-        return group
+        return found(realm["groups"].get(group_id), "Could not find group by id")
 
     def group_path(self, realm, group):
         names = []
@@ -523,10 +519,15 @@ class Store:
 
     def group_by_path(self, realm, path):
         path = "/" + path.strip("/")
-        group = next((g for g in realm["groups"].values() if self.group_path(realm, g) == path), None)
-        if group is None:
-            raise not_found("Group path does not exist")
-        return group
+        return found(next((g for g in realm["groups"].values() if self.group_path(realm, g) == path), None), "Group path does not exist")
+
+    def _grant_imported_roles(self, realm, holder, rep):
+        """The realmRoles and clientRoles a user or group representation names; like Keycloak, only a realm import maps them."""
+        for role_name in rep.get("realmRoles", []):
+            self.grant(realm, holder, [self.role(realm, role_name)])
+        for client_id, role_names in (rep.get("clientRoles") or {}).items():
+            client = found(self.find_client(realm, client_id), "Could not find client")
+            self.grant(realm, holder, [self.role(realm, r, client) for r in role_names])
 
     def _check_sibling(self, realm, name, parent_id, own_id=None):
         for sibling in self.children(realm, parent_id):
@@ -543,13 +544,8 @@ class Store:
             self.group(realm, parent_id)
         self._check_sibling(realm, name, parent_id)
         group = {"id": rep.get("id") or new_id(), "name": name, "attributes": copy.deepcopy(rep.get("attributes", {})), "_roles": []}
-        for role_name in rep.get("realmRoles", []) if importing else []:
-            self.grant(realm, group, [self.role(realm, role_name)])
-        for client_id, role_names in (rep.get("clientRoles") or {}).items() if importing else []:
-            client = self.find_client(realm, client_id)
-            if client is None:
-                raise not_found("Could not find client")
-            self.grant(realm, group, [self.role(realm, r, client) for r in role_names])
+        if importing:
+            self._grant_imported_roles(realm, group, rep)
         if parent_id:
             group["parentId"] = parent_id
         realm["groups"][group["id"]] = group
@@ -608,10 +604,7 @@ class Store:
 
     # ------------------------------------------------------------------ users
     def user(self, realm, user_id):
-        user = realm["users"].get(user_id)
-        if user is None:
-            raise not_found("User not found")
-        return user
+        return found(realm["users"].get(user_id), "User not found")
 
     @staticmethod
     def find_user(realm, username):
@@ -619,9 +612,7 @@ class Store:
         return next((u for u in realm["users"].values() if u["username"] == username), None)
 
     def _check_unique(self, realm, username, email, own_id=None):
-        other = self.find_user(realm, username)
-        if other and other["id"] != own_id:
-            raise conflict("User exists with same username")
+        check_free(self.find_user(realm, username), own_id, "User exists with same username")
         if email and not realm["rep"].get("duplicateEmailsAllowed"):
             for user in realm["users"].values():
                 if user.get("email") == email.lower() and user["id"] != own_id:
@@ -646,14 +637,8 @@ class Store:
         realm["users"][user["id"]] = user
         default_role = self.find_role(realm, f"default-roles-{realm['rep']['realm']}")
         user["_roles"] = [default_role["id"]] if default_role else []
-        # Like Keycloak, only a realm import maps roles named in the representation.
-        for role_name in rep.get("realmRoles", []) if importing else []:
-            self.grant(realm, user, [self.role(realm, role_name)])
-        for client_id, role_names in (rep.get("clientRoles") or {}).items() if importing else []:
-            client = self.find_client(realm, client_id)
-            if client is None:
-                raise not_found("Could not find client")
-            self.grant(realm, user, [self.role(realm, r, client) for r in role_names])
+        if importing:
+            self._grant_imported_roles(realm, user, rep)
         for credential in rep.get("credentials", []):
             if credential.get("type", "password") == "password" and credential.get("value") is not None:
                 self.set_password(user, credential["value"], credential.get("temporary", False))
@@ -721,10 +706,7 @@ class Store:
         return next((r for r in realm["roles"].values() if r["name"] == name and r.get("_client") == owner), None)
 
     def role(self, realm, name, client=None):
-        found = self.find_role(realm, name, client)
-        if found is None:
-            raise not_found("Could not find role")
-        return found
+        return found(self.find_role(realm, name, client), "Could not find role")
 
     def role_by_rep(self, realm, rep, client=None):
         """The role a mapping request names: by id like Keycloak, by name as a fallback."""
@@ -737,11 +719,7 @@ class Store:
         return found
 
     def create_role(self, realm, rep, client=None):
-        name = rep.get("name")
-        if not name:
-            raise bad_request("Role name must not be empty")
-        if self.find_role(realm, name, client):
-            raise conflict(f"Role with name {name} already exists")
+        name = new_name(rep, "name", partial(self.find_role, realm, client=client), "Role name must not be empty", "Role with name {name} already exists")
         role = {"id": rep.get("id") or new_id(), "name": name, "composite": bool(rep.get("composite", False)),
                 "clientRole": client is not None, "containerId": client["id"] if client else realm["rep"]["id"],
                 "attributes": copy.deepcopy(rep.get("attributes", {})), "_composites": list(rep.get("_composites", []))}
@@ -756,8 +734,7 @@ class Store:
     def update_role(self, realm, role, rep):
         if "name" in rep and rep["name"] != role["name"]:
             client = realm["clients"].get(role.get("_client")) if role.get("_client") else None
-            if self.find_role(realm, rep["name"], client):
-                raise conflict(f"Role with name {rep['name']} already exists")
+            check_free(self.find_role(realm, rep["name"], client), role["id"], f"Role with name {rep['name']} already exists")
             role["name"] = rep["name"]
         for key in ("description", "attributes"):
             if key in rep:

@@ -8,18 +8,17 @@ import atexit
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+
+from tests.sandbox.processes import free_ports, http_ok, spawn, terminate, wait_until
+
 START_TIMEOUT = 20
 
 
@@ -48,19 +47,15 @@ class Keycloak:
     def set_config(self, patch):
         return self.sandbox("config", "PUT", patch)
 
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url):
-    try:
-        with urllib.request.urlopen(f"{url}/_sandbox/health", timeout=1) as response:  # nosec - loopback only
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    def admin_client(self, realm=None, skip_exists=False):
+        """python-keycloak's KeycloakAdmin, signed in as the bootstrap admin; given a realm representation,
+        it creates that realm and manages it."""
+        client = KeycloakAdmin(connection=KeycloakOpenIDConnection(server_url=self.url, username=self.admin_username, password=self.admin_password,
+                                                                   realm_name="master", client_id="admin-cli"))
+        if realm is not None:
+            client.create_realm(realm, skip_exists=skip_exists)
+            client.change_current_realm(realm["realm"])
+        return client
 
 
 _SHARED = {}
@@ -92,29 +87,14 @@ def running(config=None, state_path=None, port=None):
         state = state_path or os.path.join(workdir, "state.json")
         config_path = os.path.join(workdir, "config.json")
         Path(config_path).write_text(json.dumps(settings), encoding="utf-8")
-        port = port or free_port()
+        port = port or free_ports()[0]
         url = f"http://127.0.0.1:{port}"
         log_path = os.path.join(workdir, "keycloak.log")
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(  # pylint: disable=consider-using-with
-                [sys.executable, "-m", "tests.sandbox.keycloak", "--host", "127.0.0.1", "--port", str(port),
-                 "--state", state, "--config", config_path],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = spawn([sys.executable, "-m", "tests.sandbox.keycloak", "--host", "127.0.0.1", "--port", str(port),
+                         "--state", state, "--config", config_path], log_path)
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _healthy(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = Path(log_path).read_text(encoding="utf-8", errors="replace")
-                    raise RuntimeError(f"keycloak emulator did not become healthy:\n{output[-3000:]}")
-                time.sleep(0.05)
+            wait_until(lambda: http_ok(f"{url}/_sandbox/health"), process, "keycloak emulator", log_path, START_TIMEOUT)
             yield Keycloak(url, settings.get("admin_username", "admin"), settings.get("admin_password", "admin"),
                            state, process, log_path)
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            terminate(process)

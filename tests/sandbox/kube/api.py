@@ -9,11 +9,11 @@ import uuid
 
 import yaml
 
-from . import admission, errors, protobuf, tables
-from .apply import now, record_update, server_side_apply
-from .errors import ApiError
-from .patch import json_patch, merge_patch, strategic_merge
-from .selectors import parse_fields, parse_labels
+from tests.sandbox.kube import admission, errors, protobuf, tables
+from tests.sandbox.kube.apply import now, record_update, server_side_apply
+from tests.sandbox.kube.errors import ApiError
+from tests.sandbox.kube.patch import json_patch, merge_patch, strategic_merge
+from tests.sandbox.kube.selectors import parse_fields, parse_labels
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 _RESOURCE_PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))(?:/(?P<rest>.*))?$")

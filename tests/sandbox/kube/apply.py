@@ -15,7 +15,7 @@ import copy
 import datetime
 import json
 
-from .errors import ApiError
+from tests.sandbox.kube.errors import ApiError
 
 SKIP_METADATA = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
                  "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName"}

@@ -12,8 +12,8 @@ import json
 import threading
 import time
 
-from .api import random_suffix
-from .apply import now
+from tests.sandbox.kube.api import random_suffix
+from tests.sandbox.kube.apply import now
 
 NODE_NAME = "sandbox-node"
 NODE_IP = "172.18.0.2"

@@ -5,7 +5,7 @@ understands the directives kubectl sends: $patch, $retainKeys, $setElementOrder,
 
 import copy
 
-from .errors import ApiError
+from tests.sandbox.kube.errors import ApiError
 
 
 def _patch_error(message):

@@ -6,7 +6,7 @@ group reads and writes the same objects (no conversion: the emulator's simplific
 import re
 import threading
 
-from .openapi import SchemaNode, crd_schema_node
+from tests.sandbox.kube.openapi import SchemaNode, crd_schema_node
 
 ACTION_VERBS = {"get": "get", "list": "list", "post": "create", "put": "update", "patch": "patch",
                 "delete": "delete", "deletecollection": "deletecollection"}

@@ -2,7 +2,7 @@
 
 import re
 
-from .errors import bad_request
+from tests.sandbox.kube.errors import bad_request
 
 _SET = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(notin|in)\s*\(([^)]*)\))?\s*$")
 _CMP = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|!=|=)\s*([A-Za-z0-9_.-]*)\s*$")

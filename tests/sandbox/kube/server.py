@@ -1,24 +1,21 @@
 """HTTPS front end: authentication, fault injection, the request log, admin endpoints, dispatch."""
 
-import copy
 import hmac
-import json
-import random
 import select
 import ssl
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import discovery, errors
-from .api import Api, Response
-from .controllers import Controllers
-from .errors import ApiError
-from .openapi import OpenAPI
-from .registry import Registry
-from .store import Store
+from tests.sandbox import common
+from tests.sandbox.kube import discovery, errors
+from tests.sandbox.kube.api import Api, Response
+from tests.sandbox.kube.controllers import Controllers
+from tests.sandbox.kube.errors import ApiError
+from tests.sandbox.kube.openapi import OpenAPI
+from tests.sandbox.kube.registry import Registry
+from tests.sandbox.kube.store import Store
 
 DEFAULT_CONFIG = {
     "version": "v1.30.6",
@@ -27,7 +24,6 @@ DEFAULT_CONFIG = {
     "job_logs": {},
 }
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
-MAX_ENTRIES = 5000
 FAULT_REASONS = {429: "TooManyRequests", 500: "InternalError", 502: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
 # kube-apiserver's own wording for these codes, so clients classify injected faults as they would real ones.
 FAULT_MESSAGES = {
@@ -39,63 +35,36 @@ FAULT_MESSAGES = {
 }
 
 
-def deep_merge(base, override):
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            deep_merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
+class RequestLog(common.RequestLog):
+    """Counts by kube verb, resource and status; `writes` are the write verbs but for dryRun=All requests."""
+
+    verb_field = "verb"
+
+    def tally(self, entry):
+        super().tally(entry)
+        self.count_by("status", str(entry.get("status")))
+        # A dryRun=All write is answered but changes nothing, so it does not count as a write.
+        if entry.get("verb") in WRITE_VERBS and "dryRun=All" in (entry.get("query") or ""):
+            self.counters["dry_run_writes"] += 1
+
+    def summary(self):
+        dry_run_writes = self.counters["dry_run_writes"]
+        writes = sum(self.breakdown["verb"][verb] for verb in WRITE_VERBS) - dry_run_writes
+        return {"total": self.total, "writes": writes, "dry_run_writes": dry_run_writes,
+                "by_verb": self.counted_by("verb"), "by_resource": self.counted_by("resource"), "by_status": self.counted_by("status")}
 
 
-class RequestLog:
-    """Counters by kube verb and resource plus the most recent entries."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self):
-        with self.lock:
-            self.total, self.by_verb, self.by_resource, self.by_status, self.entries = 0, {}, {}, {}, []
-            self.dry_run_writes = 0
-
-    def add(self, entry):
-        with self.lock:
-            self.total += 1
-            verb, resource = entry.get("verb"), entry.get("resource")
-            if verb:
-                self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
-                # A dryRun=All write is answered but changes nothing, so it does not count as a write.
-                if verb in WRITE_VERBS and "dryRun=All" in (entry.get("query") or ""):
-                    self.dry_run_writes += 1
-            if resource:
-                self.by_resource[resource] = self.by_resource.get(resource, 0) + 1
-            status = str(entry.get("status"))
-            self.by_status[status] = self.by_status.get(status, 0) + 1
-            self.entries.append(entry)
-            del self.entries[:-MAX_ENTRIES]
-
-    def report(self):
-        with self.lock:
-            writes = sum(self.by_verb.get(verb, 0) for verb in WRITE_VERBS) - self.dry_run_writes
-            return {"total": self.total, "writes": writes, "dry_run_writes": self.dry_run_writes,
-                    "by_verb": dict(self.by_verb), "by_resource": dict(self.by_resource),
-                    "by_status": dict(self.by_status), "entries": list(self.entries)}
-
-
-class Emulator:
-    """Everything the handler needs, built once."""
+class Emulator(common.Emulator):
+    """Everything the handler needs, built once; the config is merged and read under the store's lock."""
 
     def __init__(self, state_path=None, config=None, token=None, host="127.0.0.1", port=0):
-        self.config = deep_merge(copy.deepcopy(DEFAULT_CONFIG), config or {})
+        self.store = Store(state_path)
+        super().__init__(common.merge(DEFAULT_CONFIG, config), self.store.lock, RequestLog())
         self.token = token
         self.openapi = OpenAPI()
         self.registry = Registry(self.openapi)
-        self.store = Store(state_path)
         self.api = Api(self.store, self.registry, self.config)
         self.discovery = discovery.Discovery(self.registry, f"{host}:{port}")
-        self.log = RequestLog()
         self.controllers = Controllers(self.api, self.config)
         if self.store.load():
             for crd in self.store.list(("apiextensions.k8s.io", "customresourcedefinitions"))[0]:
@@ -121,89 +90,55 @@ class Emulator:
         self.controllers.stop()
         self.store.close()
 
+    def config_changed(self):
+        self.controllers.wake.set()
+
+    def admin(self, method, path, body):
+        if (method, path) == ("GET", "/_sandbox/state"):
+            return 200, self.store.snapshot()
+        return super().admin(method, path, body)
+
 
 def _query(raw):
     return {key: values[-1] for key, values in parse_qs(raw, keep_blank_values=True).items()}
 
 
-class Handler(BaseHTTPRequestHandler):
-    """One request; keep-alive HTTP/1.1, chunked watch streams."""
+class Handler(common.Handler):
+    """One request; chunked watch streams."""
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # small header/body writes otherwise meet delayed ACKs: 40 ms per request
     server_version = "sandbox-kube"
     sys_version = ""
 
-    @property
-    def emu(self):
-        return self.server.emulator
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def do_GET(self):
-        self._serve()
-
-    def do_POST(self):
-        self._serve()
-
-    def do_PUT(self):
-        self._serve()
-
-    def do_PATCH(self):
-        self._serve()
-
-    def do_DELETE(self):
-        self._serve()
-
-    # --- plumbing
-    def _read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            return self.rfile.read(length)
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        return b""
+    def send_response(self, code, message=None):
+        super().send_response(code, message)
+        self.send_header("Cache-Control", "no-cache, private")  # on every answer, as kube-apiserver does
 
     def _send(self, response):
+        if response.stream is None:
+            self.send_body(response.status, response.body, response.content_type, response.headers)
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Cache-Control", "no-cache, private")
         for key, value in response.headers.items():
             self.send_header(key, value)
-        if response.stream is not None:
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            self.wfile.flush()
-            try:
-                for chunk in response.stream:
-                    if chunk:
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    else:  # probe: an empty write does nothing, so poll the socket for a hang-up instead
-                        if self._client_gone():
-                            self.close_connection = True
-                            return
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
-                self.close_connection = True
-            finally:
-                response.stream.close()
-            return
-        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        self.wfile.flush()
+        try:
+            for chunk in response.stream:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                else:  # probe: an empty write does nothing, so poll the socket for a hang-up instead
+                    if self._client_gone():
+                        self.close_connection = True
+                        return
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
+        finally:
+            response.stream.close()
 
     def _client_gone(self):
         # a watching client sends nothing more: anything readable is its hang-up (FIN or TLS close_notify)
@@ -216,7 +151,7 @@ class Handler(BaseHTTPRequestHandler):
         return Response(error.code, error.body(), headers=error.headers)
 
     def _authorised(self):
-        token = self.emu.token
+        token = self.emulator.token
         if not token:
             return True
         header = self.headers.get("Authorization") or ""
@@ -225,14 +160,10 @@ class Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(header[7:].strip().encode(), token.encode())
 
     # --- dispatch
-    def _serve(self):
+    def serve(self, body):
         started = time.monotonic()
         url = urlsplit(self.path)
         path, query = url.path.rstrip("/") or "/", _query(url.query)
-        body = self._read_body()
-        if path.startswith("/_sandbox"):
-            self._send(self._admin(path, body))
-            return
         entry = {"method": self.command, "path": url.path, "query": url.query, "verb": None, "resource": None,
                  "user_agent": self.headers.get("User-Agent", ""), "time": time.time(),
                  "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept")}
@@ -242,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
             if not self._authorised():
                 raise errors.unauthorized()
             try:
-                target = self.emu.api.parse(path)
+                target = self.emulator.api.parse(path)
             except ApiError:
                 entry["verb"] = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(self.command)
                 raise
@@ -251,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
                 entry["resource"] = target.res.plural + (f"/{target.sub}" if target.sub else "")
                 entry["namespace"], entry["name"] = target.namespace, target.name
                 self._inject_faults(resource_request=True)
-                response = self.emu.api.handle(target, self.command, query, self.headers, body)
+                response = self.emulator.api.handle(target, self.command, query, self.headers, body)
             else:
                 entry["verb"] = "get" if self.command == "GET" else self.command.lower()
                 self._inject_faults(resource_request=False)
@@ -263,18 +194,12 @@ class Handler(BaseHTTPRequestHandler):
             response = self._error(ApiError(500, "InternalError", f"Internal error occurred: {error}"))
         entry["status"] = response.status
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-        self.emu.log.add(entry)
+        self.emulator.log.add(entry)
         self._send(response)
 
     def _inject_faults(self, resource_request):
-        faults = self.emu.config.get("faults") or {}
-        latency = float(faults.get("latency_ms") or 0)
-        if latency > 0:
-            time.sleep(latency / 1000.0)
-        rate = float(faults.get("error_rate") or 0)
-        if resource_request and rate > 0 and random.random() < rate:
-            codes = faults.get("error_codes") or [503]
-            code = int(random.choice(codes))
+        code = common.injected_fault(self.emulator.config, errors=resource_request)
+        if code:
             reason = FAULT_REASONS.get(code, "InternalError")
             headers = {"Retry-After": "1"} if code == 429 else {}
             message = FAULT_MESSAGES.get(code, f"an error on the server (\"sandbox fault {code}\") has prevented the request from succeeding")
@@ -282,7 +207,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(code, reason, message, details, headers)
 
     def _non_resource(self, path, query):
-        emu, accept = self.emu, self.headers.get("Accept") or ""
+        emu, accept = self.emulator, self.headers.get("Accept") or ""
         if path == "/version":
             return Response(200, discovery.version_info(emu.config.get("version")))
         if path in ("/healthz", "/livez", "/readyz"):
@@ -321,50 +246,17 @@ class Handler(BaseHTTPRequestHandler):
         raise errors.unknown_resource()
 
     def _v3_group_versions(self):
-        served = {f"apis/{g}/{v}" if g else f"api/{v}" for g, versions in self.emu.registry.groups().items() for v in versions}
-        return [gv for gv in self.emu.openapi.group_versions() if gv in served]
-
-    # --- admin
-    def _admin(self, path, body):
-        emu = self.emu
-        if path == "/_sandbox/health":
-            return Response(200, {"status": "ok"})
-        if not self._authorised() and path != "/_sandbox/health" and self.server.admin_auth:
-            return self._error(errors.unauthorized())
-        if path == "/_sandbox/requests" and self.command == "GET":
-            return Response(200, emu.log.report())
-        if path == "/_sandbox/requests/reset" and self.command == "POST":
-            emu.log.reset()
-            return Response(200, {"status": "ok"})
-        if path == "/_sandbox/config":
-            if self.command == "PUT":
-                try:
-                    update = json.loads(body or b"{}")
-                except ValueError:
-                    return self._error(errors.bad_request("config must be JSON"))
-                if not isinstance(update, dict):
-                    return self._error(errors.bad_request("config must be a JSON object"))
-                with emu.store.lock:
-                    deep_merge(emu.config, update)
-                emu.controllers.wake.set()
-                return Response(200, emu.config)
-            return Response(200, emu.config)
-        if path == "/_sandbox/state" and self.command == "GET":
-            return Response(200, emu.store.snapshot())
-        return self._error(errors.unknown_resource())
+        served = {f"apis/{g}/{v}" if g else f"api/{v}" for g, versions in self.emulator.registry.groups().items() for v in versions}
+        return [gv for gv in self.emulator.openapi.group_versions() if gv in served]
 
 
-class Server(ThreadingHTTPServer):
-    """Threaded HTTPS server that carries the emulator."""
+class Server(common.Server):
+    """Threaded HTTPS server that carries the emulator (plain HTTP without a certificate)."""
 
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address, emulator, tls_cert=None, tls_key=None, verbose=False, admin_auth=False):
-        super().__init__(address, Handler)
-        self.emulator, self.verbose, self.admin_auth = emulator, verbose, admin_auth
+    def __init__(self, address, emulator, tls_cert=None, tls_key=None, verbose=False):
+        super().__init__(address, Handler, emulator, verbose)
         if tls_cert:
+            self.scheme = "https"
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(tls_cert, tls_key)
             context.set_alpn_protocols(["http/1.1"])

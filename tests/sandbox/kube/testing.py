@@ -4,20 +4,17 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import kubeconfig, tls
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.sandbox.kube import kubeconfig, tls
+from tests.sandbox.processes import free_ports, spawn, terminate, wait_until
 
 
 @dataclass
@@ -55,6 +52,12 @@ class Kube:
         except ValueError:
             return status, raw.decode(errors="replace"), headers
 
+    def healthy(self):
+        try:
+            return self.request("GET", "/_sandbox/health", token=False)[0] == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
     def admin(self, method, path, body=None):
         status, payload, _headers = self.request(method, "/_sandbox/" + path.lstrip("/"), body)
         if status != 200:
@@ -78,12 +81,6 @@ class Kube:
         return env
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running(config=None, state=None, directory=None, timeout=30):
     """Run the emulator on a free port with a temporary state file; yield a Kube."""
@@ -96,37 +93,14 @@ def running(config=None, state=None, directory=None, timeout=30):
         config_file = workdir / "config.json"
         config_file.write_text(json.dumps(config or {}), encoding="utf-8")
         state_file = Path(state) if state else workdir / "state.json"
-        port = free_port()
+        port = free_ports()[0]
         url = f"https://127.0.0.1:{port}"
         kube_config = kubeconfig.write(workdir / "kubeconfig", url, files["ca"], token)
-        log = open(workdir / "kube.log", "ab")  # pylint: disable=consider-using-with
-        stack.callback(log.close)
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        process = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-m", "tests.sandbox.kube", "--host", "127.0.0.1", "--port", str(port), "--state", str(state_file),
-             "--config", str(config_file), "--tls-cert", str(files["cert"]), "--tls-key", str(files["key"]),
-             "--token-file", str(token_file)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log_path = workdir / "kube.log"
+        process = spawn([sys.executable, "-m", "tests.sandbox.kube", "--host", "127.0.0.1", "--port", str(port), "--state", str(state_file),
+                         "--config", str(config_file), "--tls-cert", str(files["cert"]), "--tls-key", str(files["key"]),
+                         "--token-file", str(token_file)], log_path)
+        stack.callback(terminate, process, 10)
         kube = Kube(url, token, str(files["ca"]), str(kube_config), str(state_file), str(workdir), process)
-
-        def stop():
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-        stack.callback(stop)
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("kube emulator exited: " + (workdir / "kube.log").read_text(errors="replace")[-3000:])
-            try:
-                if kube.request("GET", "/_sandbox/health", token=False)[0] == 200:
-                    break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("kube emulator did not become healthy")
-            time.sleep(0.1)
+        wait_until(kube.healthy, process, "kube emulator", log_path, timeout)
         yield kube

@@ -2,8 +2,6 @@
 
 import json
 import signal
-import socket
-import subprocess
 import time
 
 import boto3
@@ -11,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.sandbox import aws
+from tests.sandbox.processes import free_ports, port_open, spawn, wait_until
 
 
 def client(sandbox, service):
@@ -48,27 +47,15 @@ def test_a_web_identity_role_and_a_bucket(sandbox):
     assert arn.endswith(":role/%s" % name)
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_moto_state_survives_a_restart_with_the_same_issuer(tmp_path):
-    port = _free_port()
+    port = free_ports()[0]
     url = "http://127.0.0.1:%d" % port
+    log_path = tmp_path / "moto.log"
 
     def start():
         replay = aws.has_recording(tmp_path)
-        process = subprocess.Popen(aws.command("127.0.0.1", port), env=aws.environment(tmp_path),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        process = spawn(aws.command("127.0.0.1", port), log_path, aws.environment(tmp_path))
+        wait_until(lambda: port_open(port), process, "moto", log_path, 30)
         return process, aws.restore_or_seed(url, replay)
 
     process, issuer = start()

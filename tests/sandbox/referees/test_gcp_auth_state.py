@@ -13,27 +13,14 @@ from google.oauth2 import service_account
 from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
-from tests.sandbox.gcp import testing
-
 PROJECT = "sandbox-project"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+GCP_SANDBOX = {"config": {"projects": {"other-project": {"number": "222222222222", "enabled_services": ["biglake.googleapis.com"]}}}}
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    with testing.gcp_sandbox(config={"projects": {"other-project": {"number": "222222222222",
-                                                                    "enabled_services": ["biglake.googleapis.com"]}}}) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def credentials(sandbox):
-    return service_account.Credentials.from_service_account_file(str(sandbox.admin_key_path), scopes=SCOPES)
-
-
-def build(api, sandbox, credentials=None, http=None):
-    return discovery.build(api, "v1", credentials=credentials, http=http, static_discovery=True,
-                           client_options={"api_endpoint": sandbox.endpoints[api]})
+def credentials(gcp):
+    return gcp.admin_credentials(SCOPES)
 
 
 def token(credentials):
@@ -41,13 +28,13 @@ def token(credentials):
     return credentials.token
 
 
-def test_missing_and_invalid_tokens_get_401(sandbox):
-    crm = build("cloudresourcemanager", sandbox, http=httplib2.Http())
+def test_missing_and_invalid_tokens_get_401(gcp):
+    crm = gcp.client("cloudresourcemanager", http=httplib2.Http())
     with pytest.raises(HttpError) as excinfo:
         crm.projects().get(projectId=PROJECT).execute()
     assert excinfo.value.status_code == 401
     assert json.loads(excinfo.value.content)["error"]["status"] == "UNAUTHENTICATED"
-    url = sandbox.endpoints["biglake"] + f"v1/projects/{PROJECT}/locations/us/catalogs"
+    url = gcp.endpoints["biglake"] + f"v1/projects/{PROJECT}/locations/us/catalogs"
     for headers in ({}, {"Authorization": "Bearer ya29.not-a-token"}, {"Authorization": "Basic dXNlcjpwYXNz"}):
         response = requests.get(url, headers=headers, timeout=10)
         assert response.status_code == 401
@@ -55,8 +42,8 @@ def test_missing_and_invalid_tokens_get_401(sandbox):
         assert "WWW-Authenticate" in response.headers
 
 
-def test_token_endpoint_checks_the_assertion(sandbox, credentials):
-    key = sandbox.admin_key
+def test_token_endpoint_checks_the_assertion(gcp, credentials):
+    key = gcp.admin_key
     now = int(time.time())
     claims = {"iss": key["client_email"], "scope": SCOPES[0], "aud": key["token_uri"], "iat": now, "exp": now + 3600}
     good = jwt.encode(claims, key["private_key"], algorithm="RS256", headers={"kid": key["private_key_id"]})
@@ -75,14 +62,14 @@ def test_token_endpoint_checks_the_assertion(sandbox, credentials):
     response = requests.post(key["token_uri"], data={"grant_type": "password"}, timeout=10)
     assert response.json()["error"] == "unsupported_grant_type"
     # google-auth's self-signed JWT access (always_use_jwt_access) is accepted as Google does.
-    self_signed = service_account.Credentials.from_service_account_file(str(sandbox.admin_key_path)).with_always_use_jwt_access(True)
+    self_signed = service_account.Credentials.from_service_account_file(str(gcp.admin_key_path)).with_always_use_jwt_access(True)
     crm = discovery.build("cloudresourcemanager", "v1", credentials=self_signed, static_discovery=True, always_use_jwt_access=True,
-                          client_options={"api_endpoint": sandbox.endpoints["cloudresourcemanager"]})
+                          client_options={"api_endpoint": gcp.endpoints["cloudresourcemanager"]})
     assert crm.projects().get(projectId=PROJECT).execute()["projectId"] == PROJECT
 
 
-def test_unknown_fields_are_rejected(sandbox, credentials):
-    biglake = build("biglake", sandbox, credentials)
+def test_unknown_fields_are_rejected(gcp, credentials):
+    biglake = gcp.client("biglake", credentials)
     with pytest.raises(HttpError) as excinfo:
         biglake.projects().locations().catalogs().create(parent="projects/other-project/locations/us", catalogId="c",
                                                          body={"displayName": "not a Catalog field"}).execute()
@@ -91,13 +78,13 @@ def test_unknown_fields_are_rejected(sandbox, credentials):
     assert error["status"] == "INVALID_ARGUMENT"
     assert 'Unknown name "displayName"' in error["message"]
     assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
-    iam = build("iam", sandbox, credentials)
+    iam = gcp.client("iam", credentials)
     with pytest.raises(HttpError) as excinfo:
         iam.projects().serviceAccounts().create(name=f"projects/{PROJECT}", body={
             "accountId": "typo-account", "serviceAccount": {"displayNmae": "typo"}}).execute()
     assert excinfo.value.status_code == 400
     assert "service_account" in json.loads(excinfo.value.content)["error"]["message"]
-    crm = build("cloudresourcemanager", sandbox, credentials)
+    crm = gcp.client("cloudresourcemanager", credentials)
     with pytest.raises(HttpError) as excinfo:
         crm.projects().setIamPolicy(resource=PROJECT, body={"policy": {"bindigns": []}}).execute()
     assert excinfo.value.status_code == 400
@@ -107,31 +94,31 @@ def test_unknown_fields_are_rejected(sandbox, credentials):
     assert excinfo.value.status_code == 400
 
 
-def test_admin_endpoints(sandbox, credentials):
-    assert requests.get(f"{sandbox.base_url}/_sandbox/health", timeout=5).json() == {"status": "ok"}
-    requests.post(f"{sandbox.base_url}/_sandbox/requests/reset", timeout=5).raise_for_status()
-    crm = build("cloudresourcemanager", sandbox, credentials)
+def test_admin_endpoints(gcp, credentials):
+    assert requests.get(f"{gcp.base_url}/_sandbox/health", timeout=5).json() == {"status": "ok"}
+    requests.post(f"{gcp.base_url}/_sandbox/requests/reset", timeout=5).raise_for_status()
+    crm = gcp.client("cloudresourcemanager", credentials)
     crm.projects().get(projectId=PROJECT).execute()
-    log = requests.get(f"{sandbox.base_url}/_sandbox/requests", timeout=5).json()
+    log = requests.get(f"{gcp.base_url}/_sandbox/requests", timeout=5).json()
     assert log["by_verb"]["GET"] >= 1
     assert log["by_resource"]["cloudresourcemanager.projects"] == 1
     assert {"method": "GET", "path": f"/cloudresourcemanager/v1/projects/{PROJECT}", "status": 200}.items() <= log["entries"][-1].items()
-    config = requests.put(f"{sandbox.base_url}/_sandbox/config", json={"faults": {"error_rate": 1.0, "error_codes": [503]}},
+    config = requests.put(f"{gcp.base_url}/_sandbox/config", json={"faults": {"error_rate": 1.0, "error_codes": [503]}},
                           timeout=5).json()
     assert config["faults"]["error_rate"] == 1.0
     try:
-        response = requests.get(sandbox.endpoints["cloudresourcemanager"] + f"v1/projects/{PROJECT}",
+        response = requests.get(gcp.endpoints["cloudresourcemanager"] + f"v1/projects/{PROJECT}",
                                 headers={"Authorization": f"Bearer {token(credentials)}"}, timeout=5)
         assert response.status_code == 503 and response.json()["error"]["status"] == "UNAVAILABLE"
-        assert requests.get(f"{sandbox.base_url}/_sandbox/health", timeout=5).status_code == 200
+        assert requests.get(f"{gcp.base_url}/_sandbox/health", timeout=5).status_code == 200
     finally:
-        requests.put(f"{sandbox.base_url}/_sandbox/config", json={"faults": {"error_rate": 0.0}}, timeout=5).raise_for_status()
-    assert requests.get(f"{sandbox.base_url}/_sandbox/config", timeout=5).json()["faults"]["error_rate"] == 0.0
+        requests.put(f"{gcp.base_url}/_sandbox/config", json={"faults": {"error_rate": 0.0}}, timeout=5).raise_for_status()
+    assert requests.get(f"{gcp.base_url}/_sandbox/config", timeout=5).json()["faults"]["error_rate"] == 0.0
 
 
-def test_state_survives_restart(sandbox, credentials):
-    biglake = build("biglake", sandbox, credentials)
-    iam = build("iam", sandbox, credentials)
+def test_state_survives_restart(gcp, credentials):
+    biglake = gcp.client("biglake", credentials)
+    iam = gcp.client("iam", credentials)
     catalog = biglake.projects().locations().catalogs().create(parent="projects/other-project/locations/us",
                                                                catalogId="kept", body={}).execute()
     biglake.projects().locations().catalogs().databases().create(
@@ -142,29 +129,29 @@ def test_state_survives_restart(sandbox, credentials):
         "bindings": [{"role": "roles/iam.workloadIdentityUser", "members": [member]}]}}).execute()
     created = iam.projects().serviceAccounts().keys().create(name=account["name"], body={}).execute()
     key_info = json.loads(base64.b64decode(created["privateKeyData"]))
-    serviceusage = build("serviceusage", sandbox, credentials)
+    serviceusage = gcp.client("serviceusage", credentials)
     serviceusage.services().enable(name=f"projects/{PROJECT}/services/biglake.googleapis.com", body={}).execute()
-    admin_key_id = sandbox.admin_key["private_key_id"]
+    admin_key_id = gcp.admin_key["private_key_id"]
     access_token = token(credentials)
 
-    codes = sandbox.restart()
+    codes = gcp.restart()
     assert codes["gcp"] == 0
 
-    state = json.loads(sandbox.state_path.read_text(encoding="utf-8"))
+    state = json.loads(gcp.state_path.read_text(encoding="utf-8"))
     key_entry = state["keys"][key_info["private_key_id"]]
     assert "BEGIN CERTIFICATE" in key_entry["certificatePem"] and "privateKeyPem" not in key_entry
-    assert sandbox.admin_key["private_key_id"] == admin_key_id
-    response = requests.get(sandbox.endpoints["cloudresourcemanager"] + f"v1/projects/{PROJECT}",
+    assert gcp.admin_key["private_key_id"] == admin_key_id
+    response = requests.get(gcp.endpoints["cloudresourcemanager"] + f"v1/projects/{PROJECT}",
                             headers={"Authorization": f"Bearer {access_token}"}, timeout=5)
     assert response.status_code == 200  # tokens issued before the restart stay valid
-    biglake = build("biglake", sandbox, credentials)
+    biglake = gcp.client("biglake", credentials)
     database = biglake.projects().locations().catalogs().databases().get(name=f"{catalog['name']}/databases/db").execute()
     assert database["hiveOptions"]["locationUri"] == "gs://b/db"
-    iam = build("iam", sandbox, credentials)
+    iam = gcp.client("iam", credentials)
     policy = iam.projects().serviceAccounts().getIamPolicy(resource=account["name"]).execute()
     assert policy["bindings"][0]["members"] == [member]
     key_credentials = service_account.Credentials.from_service_account_info(key_info, scopes=SCOPES)
-    crm = build("cloudresourcemanager", sandbox, key_credentials)
+    crm = gcp.client("cloudresourcemanager", key_credentials)
     assert crm.projects().get(projectId=PROJECT).execute()["projectId"] == PROJECT
-    serviceusage = build("serviceusage", sandbox, credentials)
+    serviceusage = gcp.client("serviceusage", credentials)
     assert serviceusage.services().get(name=f"projects/{PROJECT}/services/biglake.googleapis.com").execute()["state"] == "ENABLED"

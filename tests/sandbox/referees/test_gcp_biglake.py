@@ -3,11 +3,7 @@
 import json
 
 import pytest
-from google.oauth2 import service_account
-from googleapiclient import discovery
 from googleapiclient.errors import HttpError
-
-from tests.sandbox.gcp import testing
 
 PROJECT = "sandbox-project"
 PARENT = f"projects/{PROJECT}/locations/us"
@@ -15,29 +11,13 @@ BIGLAKE = "biglake.googleapis.com"
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    with testing.gcp_sandbox() as running:
-        yield running
+def serviceusage(gcp, credentials):
+    return gcp.client("serviceusage", credentials)
 
 
 @pytest.fixture(scope="module")
-def credentials(sandbox):
-    return service_account.Credentials.from_service_account_file(str(sandbox.admin_key_path))
-
-
-def build(api, sandbox, credentials):
-    return discovery.build(api, "v1", credentials=credentials, static_discovery=True,
-                           client_options={"api_endpoint": sandbox.endpoints[api]})
-
-
-@pytest.fixture(scope="module")
-def serviceusage(sandbox, credentials):
-    return build("serviceusage", sandbox, credentials)
-
-
-@pytest.fixture(scope="module")
-def biglake(sandbox, credentials):
-    return build("biglake", sandbox, credentials)
+def biglake(gcp, credentials):
+    return gcp.client("biglake", credentials)
 
 
 @pytest.fixture

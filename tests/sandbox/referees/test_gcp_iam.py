@@ -6,34 +6,15 @@ import json
 import pytest
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
-from googleapiclient import discovery
 from googleapiclient.errors import HttpError
-
-from tests.sandbox.gcp import testing
 
 PROJECT = "sandbox-project"
 SA_EMAIL = f"jfrogml-sa@{PROJECT}.iam.gserviceaccount.com"
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    with testing.gcp_sandbox() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def credentials(sandbox):
-    return service_account.Credentials.from_service_account_file(str(sandbox.admin_key_path))
-
-
-def build(api, sandbox, credentials):
-    return discovery.build(api, "v1", credentials=credentials, static_discovery=True,
-                           client_options={"api_endpoint": sandbox.endpoints[api]})
-
-
-@pytest.fixture(scope="module")
-def iam(sandbox, credentials):
-    return build("iam", sandbox, credentials)
+def iam(gcp, credentials):
+    return gcp.client("iam", credentials)
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +29,11 @@ def error_of(excinfo):
     return json.loads(excinfo.value.content)["error"]
 
 
-def test_admin_key_file(sandbox):
-    key = sandbox.admin_key
+def test_admin_key_file(gcp):
+    key = gcp.admin_key
     assert key["type"] == "service_account"
     assert key["client_email"] == f"sandbox-admin@{PROJECT}.iam.gserviceaccount.com"
-    assert key["token_uri"] == sandbox.endpoints["oauth2_token"]
+    assert key["token_uri"] == gcp.endpoints["oauth2_token"]
     assert "BEGIN PRIVATE KEY" in key["private_key"]
 
 
@@ -77,18 +58,18 @@ def test_service_account_create_get_list_patch(iam, account):
     assert excinfo.value.status_code == 404
 
 
-def test_key_create_gives_working_credentials(sandbox, iam, account):
+def test_key_create_gives_working_credentials(gcp, iam, account):
     keys = iam.projects().serviceAccounts().keys()
     created = keys.create(name=account["name"], body={"privateKeyType": "TYPE_GOOGLE_CREDENTIALS_FILE"}).execute()
     info = json.loads(base64.b64decode(created["privateKeyData"]))
     assert info["client_email"] == SA_EMAIL
     assert info["private_key_id"] == created["name"].rsplit("/", 1)[1]
-    assert info["token_uri"] == sandbox.endpoints["oauth2_token"]
+    assert info["token_uri"] == gcp.endpoints["oauth2_token"]
     key_credentials = service_account.Credentials.from_service_account_info(
         info, scopes=["https://www.googleapis.com/auth/cloud-platform"])
     key_credentials.refresh(Request())
     assert key_credentials.token and key_credentials.valid
-    crm = build("cloudresourcemanager", sandbox, key_credentials)
+    crm = gcp.client("cloudresourcemanager", key_credentials)
     assert crm.projects().get(projectId=PROJECT).execute()["projectId"] == PROJECT
     listed = keys.list(name=account["name"]).execute()["keys"]
     assert created["name"] in [item["name"] for item in listed]
@@ -121,8 +102,8 @@ def test_workload_identity_binding_on_service_account(iam, account):
     assert excinfo.value.status_code == 400
 
 
-def test_project_iam_policy(sandbox, credentials, account):
-    crm = build("cloudresourcemanager", sandbox, credentials)
+def test_project_iam_policy(gcp, credentials, account):
+    crm = gcp.client("cloudresourcemanager", credentials)
     project = crm.projects().get(projectId=PROJECT).execute()
     assert project["lifecycleState"] == "ACTIVE" and project["projectNumber"].isdigit()
     policy = crm.projects().getIamPolicy(resource=PROJECT, body={}).execute()
@@ -146,8 +127,8 @@ def test_project_iam_policy(sandbox, credentials, account):
     assert excinfo.value.status_code == 403
 
 
-def test_service_usage(sandbox, credentials):
-    serviceusage = build("serviceusage", sandbox, credentials)
+def test_service_usage(gcp, credentials):
+    serviceusage = gcp.client("serviceusage", credentials)
     name = f"projects/{PROJECT}/services/bigquery.googleapis.com"
     service = serviceusage.services().get(name=name).execute()
     assert service["state"] == "DISABLED" and service["config"]["title"] == "BigQuery API"
@@ -168,9 +149,9 @@ def test_service_usage(sandbox, credentials):
     assert excinfo.value.status_code == 403
 
 
-def test_disabled_iam_api(sandbox, credentials):
-    serviceusage = build("serviceusage", sandbox, credentials)
-    iam = build("iam", sandbox, credentials)
+def test_disabled_iam_api(gcp, credentials):
+    serviceusage = gcp.client("serviceusage", credentials)
+    iam = gcp.client("iam", credentials)
     name = f"projects/{PROJECT}/services/iam.googleapis.com"
     serviceusage.services().disable(name=name, body={}).execute()
     try:

@@ -8,27 +8,20 @@ stores versioning and iamConfiguration as sent. So a bucket with both settings i
 import pytest
 import requests
 from google.auth.credentials import AnonymousCredentials
-from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
-from tests.sandbox.gcp import DEFAULT_PROJECT_NUMBER, testing
+from tests.sandbox.gcp import DEFAULT_PROJECT_NUMBER
 
+GCP_SANDBOX = {"gcs": True}
 SETTINGS = {"versioning": {"enabled": True}, "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}}}
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    with testing.gcp_sandbox(gcs=True) as running:
-        yield running
+def storage(gcp):
+    return gcp.client("storage", AnonymousCredentials())
 
 
-@pytest.fixture(scope="module")
-def storage(sandbox):
-    return discovery.build("storage", "v1", credentials=AnonymousCredentials(), static_discovery=True,
-                           client_options={"api_endpoint": sandbox.endpoints["storage"]})
-
-
-def test_bucket_with_uniform_access_and_versioning(sandbox, storage):
+def test_bucket_with_uniform_access_and_versioning(gcp, storage):
     created = storage.buckets().insert(project="sandbox-project", body=dict(SETTINGS, name="jfrogml-artifacts")).execute()
     assert created["name"] == "jfrogml-artifacts"
     assert created["projectNumber"] == DEFAULT_PROJECT_NUMBER
@@ -36,7 +29,7 @@ def test_bucket_with_uniform_access_and_versioning(sandbox, storage):
     bucket = storage.buckets().get(bucket="jfrogml-artifacts").execute()
     assert bucket["versioning"] == {"enabled": True}
     assert bucket["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"] is True
-    plain = requests.get(f"{sandbox.gcs_url}/storage/v1/b/jfrogml-artifacts", timeout=5).json()
+    plain = requests.get(f"{gcp.gcs_url}/storage/v1/b/jfrogml-artifacts", timeout=5).json()
     assert plain["versioning"] == {"enabled": True}
     with pytest.raises(HttpError) as excinfo:
         storage.buckets().insert(project="sandbox-project", body={"name": "jfrogml-artifacts"}).execute()
@@ -46,14 +39,14 @@ def test_bucket_with_uniform_access_and_versioning(sandbox, storage):
     assert excinfo.value.status_code == 404
 
 
-def test_buckets_survive_restart(sandbox, storage):
+def test_buckets_survive_restart(gcp, storage):
     storage.buckets().insert(project="sandbox-project", body={"name": "kept-bucket"}).execute()
     storage.buckets().patch(bucket="kept-bucket", body={"versioning": {"enabled": True}}).execute()
-    response = requests.post(f"{sandbox.gcs_url}/upload/storage/v1/b/kept-bucket/o", params={"uploadType": "media", "name": "a.txt"},
+    response = requests.post(f"{gcp.gcs_url}/upload/storage/v1/b/kept-bucket/o", params={"uploadType": "media", "name": "a.txt"},
                              data=b"hello", headers={"Content-Type": "text/plain"}, timeout=5)
     assert response.status_code == 200
-    sandbox.restart()
-    bucket = requests.get(f"{sandbox.gcs_url}/storage/v1/b/kept-bucket", timeout=5).json()
+    gcp.restart()
+    bucket = requests.get(f"{gcp.gcs_url}/storage/v1/b/kept-bucket", timeout=5).json()
     assert bucket["versioning"] == {"enabled": True}
-    media = requests.get(f"{sandbox.gcs_url}/storage/v1/b/kept-bucket/o/a.txt", params={"alt": "media"}, timeout=5)
+    media = requests.get(f"{gcp.gcs_url}/storage/v1/b/kept-bucket/o/a.txt", params={"alt": "media"}, timeout=5)
     assert media.content == b"hello"

@@ -5,24 +5,10 @@ import requests
 from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakAuthenticationError, KeycloakGetError, KeycloakPostError
 
-from tests.sandbox.keycloak import testing
-
-
-@pytest.fixture(scope="module", name="kc")
-def fixture_kc():
-    keycloak = testing.shared()
-    yield keycloak
-    assert keycloak.requests()["schema_violations"] == 0
-
 
 @pytest.fixture(scope="module", name="admin")
 def fixture_admin(kc):
-    connection = KeycloakOpenIDConnection(server_url=kc.url, username=kc.admin_username, password=kc.admin_password,
-                                          realm_name="master", client_id="admin-cli")
-    keycloak_admin = KeycloakAdmin(connection=connection)
-    keycloak_admin.create_realm({"realm": "errors", "enabled": True})
-    keycloak_admin.change_current_realm("errors")
-    return keycloak_admin
+    return kc.admin_client({"realm": "errors", "enabled": True})
 
 
 def _admin_token(kc):

@@ -11,24 +11,12 @@ import requests
 from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakGetError, KeycloakPostError
 
-from tests.sandbox.keycloak import testing
-
 REALM = "imported"
-
-
-@pytest.fixture(scope="module", name="kc")
-def fixture_kc():
-    keycloak = testing.shared()
-    yield keycloak
-    assert keycloak.requests()["schema_violations"] == 0
 
 
 @pytest.fixture(scope="module", name="admin")
 def fixture_admin(kc):
-    connection = KeycloakOpenIDConnection(server_url=kc.url, username=kc.admin_username, password=kc.admin_password,
-                                          realm_name="master", client_id="admin-cli")
-    keycloak_admin = KeycloakAdmin(connection=connection)
-    keycloak_admin.create_realm({
+    return kc.admin_client({
         "realm": REALM, "enabled": True,
         "clients": [{"clientId": "portal", "secret": "portal-secret", "directAccessGrantsEnabled": True,
                      "protocolMappers": [{"name": "team", "protocol": "openid-connect", "protocolMapper": "oidc-hardcoded-claim-mapper",
@@ -41,8 +29,6 @@ def fixture_admin(kc):
                    "realmRoles": ["auditor"], "clientRoles": {"portal": ["reader"]}},
                   {"username": "gracie", "enabled": True}],
     })
-    keycloak_admin.change_current_realm(REALM)
-    return keycloak_admin
 
 
 def test_realm_import_created_nested_entities(admin):

@@ -3,20 +3,15 @@
 import time
 
 import requests
-from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
+from keycloak import KeycloakOpenID
 
 from tests.sandbox.keycloak import testing
-
-
-def _admin(kc):
-    return KeycloakAdmin(connection=KeycloakOpenIDConnection(server_url=kc.url, username=kc.admin_username,
-                                                             password=kc.admin_password, realm_name="master", client_id="admin-cli"))
 
 
 def test_short_lived_tokens_are_refreshed():
     """Lifespan 2 s: python-keycloak carries on by refreshing; the refresh_token grant works until it expires too."""
     with testing.running({"token_lifespan_seconds": 2, "refresh_token_lifespan_seconds": 4}) as kc:
-        admin = _admin(kc)
+        admin = kc.admin_client()
         admin.create_realm({"realm": "short"})
         first_token = admin.connection.token["access_token"]
         assert admin.connection.token["expires_in"] == 2
@@ -49,7 +44,7 @@ def test_short_lived_tokens_are_refreshed():
 def test_state_survives_restart(tmp_path):
     state = str(tmp_path / "keycloak.json")
     with testing.running(state_path=state) as kc:
-        admin = _admin(kc)
+        admin = kc.admin_client()
         admin.create_realm({"realm": "durable", "enabled": True})
         admin.change_current_realm("durable")
         client_uuid = admin.create_client({"clientId": "keeper", "directAccessGrantsEnabled": True})
@@ -63,7 +58,7 @@ def test_state_survives_restart(tmp_path):
         first_process = kc.process
     assert first_process.returncode == 0
     with testing.running(state_path=state) as kc:
-        admin = _admin(kc)
+        admin = kc.admin_client()
         assert "durable" in {r["realm"] for r in admin.get_realms()}
         admin.change_current_realm("durable")
         assert admin.get_client_id("keeper") == client_uuid

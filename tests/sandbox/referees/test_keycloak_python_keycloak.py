@@ -3,30 +3,16 @@
 import jwt
 import pytest
 import requests
-from keycloak import KeycloakAdmin, KeycloakOpenID, KeycloakOpenIDConnection
-
-from tests.sandbox.keycloak import testing
+from keycloak import KeycloakOpenID
 
 REALM = "mlflow"
 CLIENT_ID = "mlflow"
 REDIRECT = "https://mlflow.example.test/callback"
 
 
-@pytest.fixture(scope="module", name="kc")
-def fixture_kc():
-    keycloak = testing.shared()
-    yield keycloak
-    assert keycloak.requests()["schema_violations"] == 0
-
-
 @pytest.fixture(scope="module", name="admin")
 def fixture_admin(kc):
-    connection = KeycloakOpenIDConnection(server_url=kc.url, username=kc.admin_username, password=kc.admin_password,
-                                          realm_name="master", client_id="admin-cli", verify=True)
-    keycloak_admin = KeycloakAdmin(connection=connection)
-    keycloak_admin.create_realm({"realm": REALM, "enabled": True}, skip_exists=True)
-    keycloak_admin.change_current_realm(REALM)
-    return keycloak_admin
+    return kc.admin_client({"realm": REALM, "enabled": True}, skip_exists=True)
 
 
 @pytest.fixture(scope="module", name="setup")

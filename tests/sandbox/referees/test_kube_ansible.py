@@ -6,10 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from kubernetes import client, config
-
-from tests.sandbox.kube import testing
 
 PLAYBOOK = """\
 - hosts: localhost
@@ -78,12 +75,7 @@ PLAYBOOK = """\
                 - port: 80
                   targetPort: 8080
 """
-
-
-@pytest.fixture(scope="module", name="kube")
-def fixture_kube():
-    with testing.running(config={"ready_delay_seconds": 0.5}) as kube:
-        yield kube
+KUBE_CONFIG = {"ready_delay_seconds": 0.5}
 
 
 def _play(kube, tmp_path):

@@ -10,12 +10,6 @@ from kubernetes.client.rest import ApiException
 from tests.sandbox.kube import testing
 
 
-@pytest.fixture(scope="module", name="kube")
-def fixture_kube():
-    with testing.running() as kube:
-        yield kube
-
-
 @pytest.fixture(scope="module", name="core")
 def fixture_core(kube):
     return client.CoreV1Api(config.new_client_from_config(config_file=kube.kubeconfig))

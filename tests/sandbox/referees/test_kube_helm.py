@@ -8,16 +8,9 @@ from pathlib import Path
 import helm_python as helm
 import pytest
 
-from tests.sandbox.kube import testing
-
 CHART = Path(__file__).resolve().parents[2] / "charts" / "referee"
 RELEASE = "ref"
-
-
-@pytest.fixture(scope="module", name="kube")
-def fixture_kube():
-    with testing.running(config={"ready_delay_seconds": 0.3}) as kube:
-        yield kube
+KUBE_CONFIG = {"ready_delay_seconds": 0.3}
 
 
 @pytest.fixture(scope="module", name="cfg")

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.kube import testing
-
 KUBECTL = str(Path(sys.executable).with_name("kubectl")) if Path(sys.executable).with_name("kubectl").exists() else shutil.which("kubectl")
 
 MANIFEST = """\
@@ -73,12 +71,7 @@ spec:
           image: busybox:1.36
           command: ["true"]
 """
-
-
-@pytest.fixture(scope="module", name="kube")
-def fixture_kube():
-    with testing.running(config={"ready_delay_seconds": 0.5, "job_logs": {"migrate": "schema migrated to v42"}}) as kube:
-        yield kube
+KUBE_CONFIG = {"ready_delay_seconds": 0.5, "job_logs": {"migrate": "schema migrated to v42"}}
 
 
 @pytest.fixture(scope="module", name="kubectl")

@@ -7,8 +7,6 @@ import pytest
 from kubernetes import client, config, dynamic, watch
 from kubernetes.client.rest import ApiException
 
-from tests.sandbox.kube import testing
-
 CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",
@@ -21,12 +19,7 @@ CRD = {
                       "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
     },
 }
-
-
-@pytest.fixture(scope="module", name="kube")
-def fixture_kube():
-    with testing.running(config={"ready_delay_seconds": 0.2}) as kube:
-        yield kube
+KUBE_CONFIG = {"ready_delay_seconds": 0.2}
 
 
 @pytest.fixture(scope="module", name="api_client")
