@@ -7,6 +7,7 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common impor
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common import module as common_module
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.retry import Retry
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.gcp import errors as gcp_errors
+from tests.unit.fakes import FakeModule, ModuleExit
 
 # --- errors
 
@@ -110,31 +111,6 @@ def test_at_least_one_attempt():
 
 
 # --- module runner
-
-
-class ModuleExit(Exception):
-    def __init__(self, failed, result):
-        super().__init__(result)
-        self.failed = failed
-        self.result = result
-
-
-class FakeModule:
-    """What run_module uses of AnsibleModule; exit_json and fail_json end the call as they do for real."""
-
-    def __init__(self, params=None, check_mode=False):
-        self.params = params or {}
-        self.check_mode = check_mode
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
-
-    def exit_json(self, **result):
-        raise ModuleExit(False, result)
-
-    def fail_json(self, **result):
-        raise ModuleExit(True, result)
 
 
 class CountingClient:

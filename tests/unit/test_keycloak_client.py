@@ -15,18 +15,9 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.keycloak.err
     Transient,
     Unreachable,
 )
+from tests.unit.fakes import FakeResponse
 
 PASSWORD = "s3cret-Pa55"
-
-
-class FakeResponse:
-    def __init__(self, status, body, headers=None):
-        self.status = status
-        self.headers = headers or {}
-        self._body = body
-
-    def read(self):
-        return self._body.encode()
 
 
 class FakeKeycloak:

@@ -12,6 +12,7 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.keycloak imp
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.keycloak import core
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.keycloak import errors
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.keycloak.mlflow_client import ensure_mlflow_client
+from tests.unit.fakes import FakeModule, FakeResponse, ModuleExit
 
 # --- errors
 
@@ -45,40 +46,6 @@ def test_as_dict_is_the_common_payload():
 # --- the module, through the common runner
 
 
-class ModuleExit(Exception):
-    def __init__(self, failed, result):
-        super().__init__(result)
-        self.failed = failed
-        self.result = result
-
-
-class FakeModule:
-    """What run_module uses of AnsibleModule; exit_json and fail_json end the call as they do for real."""
-
-    def __init__(self, params, check_mode=False):
-        self.params = params
-        self.check_mode = check_mode
-
-    def warn(self, text):
-        raise AssertionError(text)
-
-    def exit_json(self, **result):
-        raise ModuleExit(False, result)
-
-    def fail_json(self, **result):
-        raise ModuleExit(True, result)
-
-
-class FakeResponse:
-    def __init__(self, status, body, headers=None):
-        self.status = status
-        self.headers = headers or {}
-        self._body = body
-
-    def read(self):
-        return self._body.encode()
-
-
 def script(monkeypatch, *answers):
     """open_url answers (status, body[, headers]) in turn; monkeypatch restores it after the test."""
     answers = list(answers)
@@ -110,8 +77,10 @@ EMPTY_REALM = [
 
 
 def run(params=None, check_mode=False):
+    module = FakeModule(dict(PARAMS, **(params or {})), check_mode)
     with pytest.raises(ModuleExit) as exited:
-        core.run_module(FakeModule(dict(PARAMS, **(params or {})), check_mode), ensure_mlflow_client)
+        core.run_module(module, ensure_mlflow_client)
+    assert module.warnings == []
     return exited.value
 
 

@@ -10,33 +10,36 @@ tests run the loop without waiting.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
+import typing
 
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.errors import Transient
 
 
+@dataclasses.dataclass
 class Retry:
     """A retry policy; ``call(operation)`` runs operation() under it.
 
     attempts: calls in all (at least 1); base, cap: the backoff window is uniform(0, min(cap, base * 2**n))
     before retry n (full jitter spreads the retries of concurrent clients); budget: seconds after which no
     further attempt starts (None: no limit). A server's Retry-After (``Transient.retry_after``) is honoured,
-    capped at ``cap``.
+    capped at ``cap``. retries: how many retries calls made so far.
     """
 
-    def __init__(self, attempts, base=0.5, cap=8.0, budget=None, sleep=time.sleep, clock=time.monotonic,
-                 uniform=random.uniform):
-        if attempts < 1:
-            raise ValueError(f"attempts must be at least 1, got {attempts}")
-        self.attempts = attempts
-        self.base = base
-        self.cap = cap
-        self.budget = budget
-        self._sleep = sleep
-        self._clock = clock
-        self._uniform = uniform
-        self.retries = 0
+    attempts: int
+    base: float = 0.5
+    cap: float = 8.0
+    budget: float = None
+    sleep: typing.Callable = time.sleep
+    clock: typing.Callable = time.monotonic
+    uniform: typing.Callable = random.uniform
+    retries: int = dataclasses.field(default=0, init=False)
+
+    def __post_init__(self):
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {self.attempts}")
 
     def delay(self, retry_number, retry_after=None):
         """Seconds to wait before retry number retry_number (0 for the first retry)."""
@@ -45,23 +48,23 @@ class Retry:
                 return min(max(float(retry_after), 0.0), self.cap)
             except (TypeError, ValueError):
                 pass
-        return self._uniform(0, min(self.cap, self.base * 2 ** retry_number))
+        return self.uniform(0, min(self.cap, self.base * 2 ** retry_number))
 
     def call(self, operation):
         """operation()'s result; retries it while it raises Transient, within the attempts and the budget.
 
         The error that ends the loop gets ``attempts``: how many calls were made.
         """
-        started = self._clock()
+        started = self.clock()
         number = 0
         while True:
             number += 1
             try:
                 return operation()
             except Transient as error:
-                out_of_time = self.budget is not None and self._clock() - started > self.budget
+                out_of_time = self.budget is not None and self.clock() - started > self.budget
                 if number >= self.attempts or out_of_time:
                     error.attempts = number
                     raise
                 self.retries += 1
-                self._sleep(self.delay(number - 1, error.retry_after))
+                self.sleep(self.delay(number - 1, error.retry_after))

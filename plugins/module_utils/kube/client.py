@@ -13,6 +13,7 @@ module itself.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import traceback
@@ -62,16 +63,16 @@ KINDS = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
 class ConnectionSettings:
     """The module's connection options (doc fragment mlplatform.selfhosted.kube)."""
 
-    def __init__(self, kubeconfig=None, context=None, host=None, api_key=None, ca_cert=None, validate_certs=True):
-        self.kubeconfig = kubeconfig
-        self.context = context
-        self.host = host
-        self.api_key = api_key
-        self.ca_cert = ca_cert
-        self.validate_certs = validate_certs
+    kubeconfig: object = None  # a path, or a kubeconfig as a dict
+    context: str = None
+    host: str = None
+    api_key: str = None
+    ca_cert: str = None
+    validate_certs: bool = True
 
 
 def resolve_configuration(settings):

@@ -11,6 +11,7 @@ SDK through helm-python-sdk). Everything else (preflight, idempotence, checks, r
 from __future__ import annotations
 
 import abc
+import dataclasses
 
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common import errors
 
@@ -50,19 +51,21 @@ def engine_error(message):
     return HelmTransient(message) if looks_transient(message) else HelmEngineError(message)
 
 
+@dataclasses.dataclass
 class ReleaseSpec:
-    """The desired release, as the module's options describe it."""
+    """The desired release, as the module's options describe it; timeout in seconds."""
 
-    def __init__(self, name, namespace, chart_ref, values, chart_version=None, chart_repo_url=None,
-                 create_namespace=False, timeout=300):
-        self.name = name
-        self.namespace = namespace
-        self.chart_ref = chart_ref
-        self.values = values
-        self.chart_version = chart_version
-        self.chart_repo_url = chart_repo_url
-        self.create_namespace = create_namespace
-        self.timeout = int(timeout)
+    name: str
+    namespace: str
+    chart_ref: str
+    values: dict
+    chart_version: str = None
+    chart_repo_url: str = None
+    create_namespace: bool = False
+    timeout: int = 300
+
+    def __post_init__(self):
+        self.timeout = int(self.timeout)
 
 
 def release_from_helm_json(data):
