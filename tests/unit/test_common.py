@@ -131,6 +131,7 @@ def run(ensure, client=None, make_client=None, count_requests=True):
 
 def test_success_exits_with_the_result_warnings_and_request_count():
     client = CountingClient()
+
     def ensure(client, params, check_mode):
         return {"changed": check_mode, "name": params["name"], "warnings": ["careful"]}
 
