@@ -183,3 +183,10 @@ def test_a_lost_policy_race_is_retried_from_a_fresh_read():
 def test_a_member_without_a_kind_is_refused():
     with pytest.raises(InvalidInput, match="not a principal"):
         iam.ensure_iam_binding(MemoryClient(), "p", binding_params(members=["a@example.com"]), False)
+
+
+def test_a_policy_that_keeps_changing_is_a_conflict_after_the_bounded_attempts():
+    client = MemoryClient({POLICY_PATH: {"etag": "e1", "bindings": []}}, conflicts=10)
+    with pytest.raises(Conflict, match="kept changing"):
+        iam.ensure_iam_binding(client, "p", binding_params(), False)
+    assert len([write for write in client.writes if ":getIamPolicy" in write[1]]) == iam.POLICY_ATTEMPTS

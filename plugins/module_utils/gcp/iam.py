@@ -13,6 +13,8 @@ import base64
 import json
 import re
 
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common import errors as common_errors
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.retry import Retry
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.gcp.errors import Conflict, InvalidInput, NotFound
 
 IAM_ENDPOINT = "https://iam.googleapis.com/"
@@ -20,6 +22,12 @@ RESOURCE_MANAGER_ENDPOINT = "https://cloudresourcemanager.googleapis.com/"
 STORAGE_ENDPOINT = "https://storage.googleapis.com/storage/v1/"
 ACCOUNT_ID = re.compile(r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$")
 POLICY_ATTEMPTS = 3  # read-modify-write retries when another writer changed the policy in between
+POLICY_BACKOFF_BASE = 0.1
+POLICY_BACKOFF_CAP = 1.0
+
+
+class PolicyChanged(Conflict, common_errors.Transient):
+    """The policy's etag moved on between read and write; retried from a fresh read, a Conflict once retries run out."""
 
 
 def account_email(account_id, project):
@@ -179,7 +187,8 @@ def ensure_iam_binding(client, project, params, check_mode):
     check_bindings(bindings)
     roles = sorted({binding["role"] for binding in bindings})
     read, write = policy_calls(resource_type, resource)
-    for attempt in range(POLICY_ATTEMPTS):
+
+    def converge_once():
         try:
             policy = read(client)
         except NotFound:
@@ -193,8 +202,8 @@ def ensure_iam_binding(client, project, params, check_mode):
         try:
             write(client, apply_members(policy, after))
         except Conflict:
-            if attempt == POLICY_ATTEMPTS - 1:
-                raise
-            continue
+            raise PolicyChanged(f"the IAM policy of {resource} kept changing while it was being updated") from None
         return result
-    raise Conflict(f"the IAM policy of {resource} kept changing while it was being updated")
+
+    # Another writer changed the policy between our read and write (etag mismatch): read again and retry.
+    return Retry(POLICY_ATTEMPTS, base=POLICY_BACKOFF_BASE, cap=POLICY_BACKOFF_CAP).call(converge_once)
