@@ -16,6 +16,10 @@ description:
     the chart needs; a failing preflight changes nothing and names what is missing.
   - Reports a change only when the deployed release differs from the request (chart name, chart version or
     the user-supplied values, compared after normalisation) or is not C(deployed); a C(failed) release is upgraded.
+    With an exact O(chart_version) and a O(chart_ref) that names the chart, or a local chart, an unchanged release
+    is recognised from Helm's storage alone, without the chart repository or the chart.
+  - A release an interrupted run left C(pending-install), C(pending-upgrade) or C(pending-rollback) is recovered
+    first, see O(recover_pending).
   - In check mode the release is rendered server-side (dry run) and nothing is stored. With C(--diff), a values
     diff and a per-resource manifest diff are shown, with Secret data and secret-looking values masked.
   - After an install or upgrade, waits for every Deployment, StatefulSet, DaemonSet and Job of the release and for
@@ -51,8 +55,8 @@ options:
     aliases: [namespace]
   chart_ref:
     description:
-      - The chart - C(repo/chart) with O(chart_repo_url), a chart name with O(chart_repo_url), a local directory or
-        C(.tgz) path, an C(oci://) reference, or a URL to a chart archive.
+      - The chart - a chart name with O(chart_repo_url), C(repo/chart) for a repository added with C(helm repo add),
+        a local directory or C(.tgz) path, an C(oci://) reference, or a URL to a chart archive.
       - Required when O(state=present).
     type: str
   chart_repo_url:
@@ -61,6 +65,38 @@ options:
   chart_version:
     description: Chart version to install; the latest when not set (local charts use their own).
     type: str
+  chart_repo_username:
+    description:
+      - User name for the chart repository of O(chart_repo_url), or for the registry of an C(oci://) O(chart_ref)
+        (a registry login for this task alone; the user's own Helm configuration is not changed).
+      - Requires O(chart_repo_password).
+    type: str
+  chart_repo_password:
+    description:
+      - Password or token of O(chart_repo_username). Never logged or shown; Helm reads it on its standard input
+        (C(--password-stdin)) or receives it through the SDK, never on a command line or in the environment.
+    type: str
+  chart_repo_ca_file:
+    description:
+      - CA bundle (PEM) that verifies the TLS certificate of the chart repository or registry, for a private CA.
+      - With O(engine=sdk), an C(oci://) chart needs O(chart_repo_username) for this, since Helm's SDK sets a
+        registry's TLS settings at its login.
+    type: path
+  chart_repo_insecure_skip_tls_verify:
+    description:
+      - Do not verify the TLS certificate of the chart repository or registry. Prefer O(chart_repo_ca_file).
+      - With O(engine=sdk), an C(oci://) chart needs O(chart_repo_username) for this, as for O(chart_repo_ca_file).
+    type: bool
+    default: false
+  chart_cache_dir:
+    description:
+      - Where the charts pulled from a repository or registry are kept on the host the module runs on, so that a
+        repeated plan or install reads them from disk. Only an exact O(chart_version) (such as C(1.11.5)) is cached,
+        keyed by the repository URL or C(oci://) reference, the chart and the version, never by credentials; any
+        other version (not set, or a range such as C(~1.11)) is pulled for every task, as the latest may change.
+      - Defaults to C($XDG_CACHE_HOME/mlplatform.selfhosted/charts), or C(~/.cache/mlplatform.selfhosted/charts);
+        created with mode C(0700).
+    type: path
   create_namespace:
     description: Create O(release_namespace) when it does not exist (on install).
     type: bool
@@ -83,8 +119,10 @@ options:
     default: []
   values_secret_paths:
     description:
-      - Dotted paths of values to mask in diffs and results, besides keys whose names look secret
-        (password, secret, token, credential, api key, private key).
+      - Dotted paths of values to mask in diffs and results, besides keys whose names look secret (ending in
+        password, passwd, passphrase, secret, token, credential(s), or in key after api, private, client, auth, access,
+        join, master, enrollment, encryption, signing or secret, in any case - C(joinkey), C(masterKey),
+        C(JWT_SECRET_KEY)). Names of Secrets (C(existingSecret), C(secretName)) are shown.
     type: list
     elements: str
     default: []
@@ -118,6 +156,19 @@ options:
         repeated.
     type: int
     default: 4
+  recover_pending:
+    description:
+      - When the release is C(pending-install), C(pending-upgrade) or C(pending-rollback), as a run interrupted
+        half-way through a Helm operation leaves it (Helm refuses any other operation then), roll it back to its
+        last deployed revision, or uninstall it when it was never deployed, then install or upgrade as requested.
+        The result's RV(recovered) says what was done; in check mode, what would be.
+      - Helm has no lock, so a pending release may also be another operation still running. This option assumes
+        none is running on the release; as a safeguard, a pending record younger than O(wait_timeout) (which bounds
+        every Helm operation this module starts) is left alone and the task fails, saying when to run it again.
+      - When C(false), the task fails on a pending release, naming the revision to roll back to (or that it must
+        be uninstalled).
+    type: bool
+    default: true
   preflight:
     description: Read-only checks run before anything is changed; all problems are reported together.
     type: dict
@@ -169,7 +220,7 @@ options:
     type: path
 notes:
   - Releases are read from Helm's default C(secret) storage in O(release_namespace), so an unchanged release costs
-    one list request beyond the preflight.
+    one list request beyond the preflight (and no chart download when O(chart_version) is exact, see above).
   - Transient API failures (throttling, 5xx, dropped connections) are retried with jittered backoff within a bounded
     budget; other errors fail at once with the API's message.
 seealso:
@@ -196,24 +247,53 @@ EXAMPLES = r"""
     wait_timeout: 600
     atomic: true
 
-- name: JFrog ML data plane, validated by the chart's own job
+- name: JFrog ML data plane from JFrog's Helm repository, its validation job's logs returned
   mlplatform.selfhosted.helm_release_checked:
     name: jfrogml
     release_namespace: jfrogml
-    chart_ref: oci://releases-docker.jfrog.io/jfrog/jfrogml
+    create_namespace: true
+    chart_ref: jfrogml
+    chart_repo_url: "{{ jfrogml_chart_repo_url }}"
+    chart_version: "{{ jfrogml_chart_version }}"
+    chart_repo_username: "{{ jfrogml_chart_repo_username }}"
+    chart_repo_password: "{{ vault_jfrogml_chart_repo_password }}"
     values_files:
       - files/jfrogml-values.yaml
+    secret_values:
+      joinkey: "{{ vault_jfrogml_join_key }}"
     preflight:
-      kube_version: ">=1.24,<1.33"
+      kube_version: ">=1.24,<1.33"  # 1.24 to 1.32, both included
       required_crds:
-        - environments.jfrogml.io
-      required_secrets:
-        - jfrogml-pull-secret
+        - targetgroupbindings.elbv2.k8s.aws  # AWS Load Balancer Controller, on EKS
+        - kafkas.kafka.strimzi.io
     validation_jobs:
       - label_selector: job-name=jfrogml-validation
-        log_pattern: "validation (passed|succeeded)"
     atomic: true
   register: jfrogml
+
+- name: Show the validation job's logs (the guide asks for them; there is no success pattern to match)
+  ansible.builtin.debug:
+    msg: "{{ jfrogml.checks | selectattr('type', 'equalto', 'validation_job') | map(attribute='logs') | list }}"
+
+- name: A chart from a password-protected repository with a private CA, the password from a vault variable
+  mlplatform.selfhosted.helm_release_checked:
+    name: zenml
+    release_namespace: zenml
+    chart_ref: zenml
+    chart_repo_url: https://charts.example.com/private
+    chart_version: 0.80.0
+    chart_repo_username: deploy
+    chart_repo_password: "{{ vault_chart_repo_password }}"
+    chart_repo_ca_file: /etc/pki/ca-trust/source/anchors/example-ca.pem
+
+- name: A chart from an OCI registry that wants a login
+  mlplatform.selfhosted.helm_release_checked:
+    name: mlflow
+    release_namespace: mlflow
+    chart_ref: oci://registry.example.com/helm-charts/mlflow
+    chart_version: 1.11.5
+    chart_repo_username: deploy
+    chart_repo_password: "{{ vault_registry_token }}"
 
 - name: Remove a release
   mlplatform.selfhosted.helm_release_checked:
@@ -295,6 +375,30 @@ failed_checks:
   returned: when a check fails
   type: list
   elements: dict
+recovered:
+  description:
+    - What O(recover_pending) did (in check mode, would do) to a release an interrupted run left pending, before
+      the install or upgrade.
+  returned: when the release was pending and O(recover_pending) is set
+  type: dict
+  contains:
+    action:
+      description: C(rollback) to the last deployed revision, or C(uninstall) of a release that was never deployed.
+      type: str
+    from_status:
+      description: The pending status found.
+      type: str
+    from_revision:
+      description: The pending revision.
+      type: int
+    to_revision:
+      description: The revision rolled back to; null for C(uninstall).
+      type: int
+    message:
+      description: The same in words.
+      type: str
+  sample: {action: rollback, from_status: pending-upgrade, from_revision: 3, to_revision: 2,
+           message: "release mlflow/mlflow is pending-upgrade (revision 3): rolled back to revision 2"}
 rollback:
   description: What O(atomic) did after a failed check - C(action) (C(rollback), C(uninstall) or C(failed)), C(message), revisions.
   returned: when a check failed with O(atomic)
@@ -331,6 +435,11 @@ ARGUMENT_SPEC = dict(
     chart_ref=dict(type="str"),
     chart_repo_url=dict(type="str"),
     chart_version=dict(type="str"),
+    chart_repo_username=dict(type="str"),
+    chart_repo_password=dict(type="str", no_log=True),
+    chart_repo_ca_file=dict(type="path"),
+    chart_repo_insecure_skip_tls_verify=dict(type="bool", default=False),
+    chart_cache_dir=dict(type="path"),
     create_namespace=dict(type="bool", default=False),
     values=dict(type="dict", default={}),
     secret_values=dict(type="dict", default={}, no_log=True),
@@ -341,6 +450,7 @@ ARGUMENT_SPEC = dict(
     wait_timeout=dict(type="int", default=300),
     atomic=dict(type="bool", default=False),
     transient_attempts=dict(type="int", default=DEFAULT_TRANSIENT_ATTEMPTS),
+    recover_pending=dict(type="bool", default=True),
     preflight=dict(type="dict", options=dict(
         kube_version=dict(type="str"),
         required_crds=dict(type="list", elements="str"),

@@ -1,6 +1,16 @@
 """helm_release_checked on the sandbox, with the Helm Go SDK engine; state checked with the kubernetes client and Helm's SDK."""
 
+import base64
+import calendar
+import contextlib
+import gzip
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -8,6 +18,8 @@ import helm_python
 import pytest
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
+from kubernetes.client.rest import ApiException
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = str(REPO / "tests" / "charts" / "checked")
@@ -64,7 +76,7 @@ def clean_faults(sandbox):
 
 def test_install_then_same_again_is_ok_and_an_unchanged_release_costs_two_requests(sandbox, release, apps):
     first = release(release_values={"replicaCount": 2}, preflight={"kube_version": ">=1.24,<1.33"})
-    assert first["_rc"] == 0, first
+    assert first["_rc"] == 0, first["msg"]
     assert first["changed"] and first["status"] == "deployed" and first["revision"] == 1
     assert first["chart"] == "checked-0.2.0" and first["app_version"] == "2.0.0"
     assert {"kind": "Deployment", "api_version": "apps/v1", "namespace": release.namespace, "name": release.name + "-app"} in first["resources"]
@@ -191,6 +203,172 @@ def test_bad_input_fails_clearly_and_writes_nothing(sandbox, release):
     assert both["_rc"] != 0 and "mutually exclusive" in both["msg"]
     no_attempt = release(transient_attempts=0)
     assert no_attempt["_rc"] != 0 and no_attempt["msg"] == "transient_attempts must be at least 1, got 0"
+    not_bool = release(recover_pending="maybe")
+    assert not_bool["_rc"] != 0 and "recover_pending" in not_bool["msg"]
     missing_chart = release(chart=str(REPO / "tests" / "charts" / "does-not-exist"))
     assert missing_chart["_rc"] != 0 and "does-not-exist" in missing_chart["msg"]
     assert sandbox.kube_writes() == 0
+
+
+def test_an_unchanged_release_with_a_pinned_version_needs_no_chart(sandbox, release, tmp_path):
+    chart = tmp_path / "checked"
+    shutil.copytree(CHART, chart)
+    preflight = {"kube_version": ">=1.24,<1.33"}
+    first = release(chart=str(chart), chart_version="0.2.0", preflight=preflight)
+    assert first["_rc"] == 0, first["msg"]
+    shutil.rmtree(chart)  # from now on, a task that needs the chart fails
+    sandbox.kube_admin("requests/reset", method="POST")
+    for check in (True, False):
+        same = release(check=check, chart=str(chart), chart_version="0.2.0", preflight=preflight)
+        assert same["_rc"] == 0 and not same["changed"] and same["status"] == "deployed", same
+        assert same["chart"] == "checked-0.2.0" and same["revision"] == 1
+    requests = [(entry["method"], entry["path"]) for entry in sandbox.kube_admin("requests")["entries"]]
+    assert requests == [("GET", "/version"), ("GET", "/api/v1/namespaces/%s/secrets" % release.namespace)] * 2
+    # Unpinned, only the chart can say which version the request means, and it is gone.
+    unpinned = release(chart=str(chart), preflight=preflight)
+    assert unpinned["_rc"] != 0 and str(chart) in unpinned["msg"]
+    assert sandbox.kube_writes() == 0
+
+
+def start_playbook(sandbox, variables, vars_file):
+    """ansible-playbook as run_playbook runs it, but in the background and in a process group of its own."""
+    vars_file.write_text(json.dumps(variables), encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    env = dict(os.environ, SANDBOX_DIR=str(sandbox.dir), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, PATH="%s%s%s" % (bin_dir, os.pathsep, os.environ.get("PATH", "")))
+    return subprocess.Popen([str(bin_dir / "ansible-playbook"), PLAYBOOK, "-i", "inventories/sandbox", "-e", "@%s" % vars_file],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def stored_revisions(core, release):
+    """(revision, status, creation time) of the release's storage Secrets, read with the kubernetes client."""
+    try:
+        secrets = core.list_namespaced_secret(release.namespace, label_selector="owner=helm,name=%s" % release.name).items
+    except ApiException:
+        return []
+    return sorted((int(item.metadata.labels["version"]), item.metadata.labels["status"],
+                   calendar.timegm(item.metadata.creation_timestamp.utctimetuple())) for item in secrets)
+
+
+def descendants(pid):
+    """The processes below pid, from /proc: ansible's workers start sessions of their own, out of the playbook's group."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:  # gone meanwhile
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, below = [], [pid]
+    while below:
+        grandchildren = children.get(below.pop(), [])
+        found += grandchildren
+        below += grandchildren
+    return found
+
+
+def kill_when_pending(core, release, playbook):
+    """SIGKILL the playbook, its workers and the module the moment the release's first record is stored pending-install.
+
+    A watch, delayed once when it starts, then hears of the record as soon as it is stored, while Helm's next
+    requests (its resources, then the record marked deployed) are still held up by the latency.
+    """
+    events = k8s_watch.Watch()
+    try:
+        for event in events.stream(core.list_secret_for_all_namespaces, label_selector="owner=helm,name=%s" % release.name,
+                                   timeout_seconds=120):
+            if event["object"].metadata.labels.get("status") == "pending-install":
+                groups = set()
+                for pid in [playbook.pid] + descendants(playbook.pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        groups.add(os.getpgid(pid))
+                for group in groups - {os.getpgrp()}:
+                    os.killpg(group, signal.SIGKILL)
+                return
+    finally:
+        events.stop()
+        playbook.wait()
+    raise AssertionError("the install was not caught pending")
+
+
+def test_a_run_killed_mid_install_is_recovered_by_the_next(sandbox, release, core, apps, tmp_path):
+    # Slowed down, an install spends seconds between storing its pending-install record and marking it deployed.
+    set_faults(sandbox, latency_ms=1500)
+    try:
+        playbook = start_playbook(sandbox, {"release": release.name, "release_ns": release.namespace, "chart": CHART, "engine": "sdk"},
+                                  tmp_path / "killed.json")
+        kill_when_pending(core, release, playbook)
+    finally:
+        set_faults(sandbox, latency_ms=0)
+    time.sleep(3)  # whatever the killed run had sent has been answered by now
+    [(revision, status, created)] = stored_revisions(core, release)
+    assert (revision, status) == (1, "pending-install")
+
+    sandbox.kube_admin("requests/reset", method="POST")
+    refused = release(recover_pending=False)
+    assert refused["_rc"] != 0 and "helm rollback" not in refused["msg"], refused
+    assert "pending-install (revision 1)" in refused["msg"] and "uninstall it (helm uninstall %s" % release.name in refused["msg"]
+    young = release()  # wait_timeout 60: the record may still be a running install's
+    assert young["_rc"] != 0 and "another operation may still be running" in young["msg"], young
+    assert sandbox.kube_writes() == 0
+
+    time.sleep(max(0, created + 16 - time.time()))  # older than the wait_timeout of the runs below
+    planned = release(check=True, wait_timeout=15)
+    assert planned["_rc"] == 0 and planned["changed"] and planned["status"] == "planned", planned
+    assert planned["recovered"]["message"] == "release %s/%s is pending-install (revision 1): would uninstall it" % (
+        release.namespace, release.name)
+    assert sandbox.kube_writes() == 0 and [status for _r, status, _c in stored_revisions(core, release)] == ["pending-install"]
+
+    recovered = release(wait_timeout=15)
+    assert recovered["_rc"] == 0 and recovered["changed"], recovered
+    assert recovered["recovered"] == {"action": "uninstall", "from_status": "pending-install", "from_revision": 1, "to_revision": None,
+                                      "message": "release %s/%s is pending-install (revision 1): uninstalled it" % (
+                                          release.namespace, release.name)}
+    assert recovered["status"] == "deployed" and recovered["revision"] == 1
+    assert [(revision, status) for revision, status, _created in stored_revisions(core, release)] == [(1, "deployed")]
+    assert apps.read_namespaced_deployment(release.name + "-app", release.namespace).status.ready_replicas == 1
+
+    sandbox.kube_admin("requests/reset", method="POST")
+    again = release(wait_timeout=15)
+    assert again["_rc"] == 0 and not again["changed"] and "recovered" not in again
+    assert sandbox.kube_writes() == 0
+
+
+def test_a_release_left_pending_upgrade_is_rolled_back_then_upgraded(sandbox, release, core):
+    assert release(release_values={"message": "v1"})["_rc"] == 0
+    # What an upgrade interrupted half-way leaves: revision 1 still deployed, revision 2 stored pending-upgrade.
+    [deployed] = core.list_namespaced_secret(release.namespace, label_selector="owner=helm,name=%s" % release.name).items
+    record = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(deployed.data["release"]))))
+    record.update(version=2, config={"message": "interrupted"})
+    record["info"]["status"] = "pending-upgrade"
+    packed = base64.b64encode(base64.b64encode(gzip.compress(json.dumps(record).encode()))).decode()
+    core.create_namespaced_secret(release.namespace, k8s_client.V1Secret(
+        type=deployed.type, data={"release": packed},
+        metadata=k8s_client.V1ObjectMeta(name=deployed.metadata.name[:-1] + "2",
+                                         labels=dict(deployed.metadata.labels, status="pending-upgrade", version="2"))))
+    time.sleep(11)  # older than the wait_timeout below
+    sandbox.kube_admin("requests/reset", method="POST")
+    planned = release(check=True, wait_timeout=10, release_values={"message": "v3"})
+    assert planned["_rc"] == 0 and planned["changed"] and planned["recovered"]["to_revision"] == 1, planned
+    assert sandbox.kube_writes() == 0
+    result = release(wait_timeout=10, release_values={"message": "v3"})
+    assert result["_rc"] == 0 and result["changed"], result
+    assert {key: result["recovered"][key] for key in ("action", "from_status", "from_revision", "to_revision")} == {
+        "action": "rollback", "from_status": "pending-upgrade", "from_revision": 2, "to_revision": 1}
+    history = helm_config(sandbox, release.namespace).history(release.name)
+    # Helm's rollback (3, to 1) supersedes the deployed revision and leaves the interrupted one's record as it was.
+    assert [(entry["revision"], entry["status"]) for entry in history] == [
+        (1, "superseded"), (2, "pending-upgrade"), (3, "superseded"), (4, "deployed")]
+    assert result["revision"] == 4 and helm_config(sandbox, release.namespace).get_values(release.name) == {"message": "v3"}
+
+
+def test_values_under_credential_key_names_are_masked_in_the_diff_and_result(sandbox, release):
+    values = {"joinkey": "join-1", "platform": {"masterKey": "master-1", "jwtSecretKey": "jwt-1"}, "existingSecret": "app-auth"}
+    planned = release(check=True, diff=True, release_values=values)
+    assert planned["_rc"] == 0 and planned["changed"], planned
+    assert planned["values"] == {"joinkey": "********", "platform": {"masterKey": "********", "jwtSecretKey": "********"},
+                                 "existingSecret": "app-auth"}
+    shown = json.dumps([planned["diff"], planned["values"]])
+    assert not any(secret in shown for secret in ("join-1", "master-1", "jwt-1")) and "app-auth" in shown

@@ -73,6 +73,42 @@ def test_masking_hides_secret_looking_keys_and_extra_paths_only():
                      "db": {"url": MASK}, "token": "", "tokens": {"n": 1}}
 
 
+SECRET_KEYS = ["joinkey", "joinKey", "masterKey", "enrollmentKey", "encryptionKey", "jwtSecretKey", "adminPassword",
+               "clientSecret", "JOIN_KEY", "secretAccessKey", "signing-key", "passphrase", "credentials", "apiKey"]
+HARMLESS_KEYS = ["keyName", "monkey", "secretName", "existingSecret", "existingSecretKey", "existingSecretPasswordKey",
+                 "key", "tokenTTL", "passwordSecretRef"]
+
+
+@pytest.mark.parametrize("key", SECRET_KEYS)
+def test_credential_key_names_are_masked_wherever_they_sit(key):
+    assert values.mask_values({key: "s3cr3t-value", "list": [{key: 1234}]}) == {key: MASK, "list": [{key: MASK}]}
+
+
+@pytest.mark.parametrize("key", HARMLESS_KEYS)
+def test_names_of_secrets_and_lookalikes_are_not_masked(key):
+    assert values.mask_values({key: "my-release-auth"}) == {key: "my-release-auth"}
+
+
+def test_switches_and_empty_values_under_secret_looking_keys_are_shown():
+    shown = {"automountServiceAccountToken": False, "joinKey": "", "adminPassword": None}
+    assert values.mask_values(shown) == shown
+
+
+def test_manifest_diff_masks_secret_looking_keys_outside_secrets_too():
+    before = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {joinKey: join-one, masterKey: master-one, mode: a}\n"
+              "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  template:\n    spec:\n      containers:\n"
+              "      - name: app\n        env:\n        - {name: JFROG_JOIN_KEY, value: join-one}\n        - {name: MODE, value: a}\n")
+    after = before.replace("join-one", "join-two").replace("mode: a", "mode: b").replace("value: a}", "value: b}")
+    text, changed = manifest.manifest_diff(before, after, "ml")
+    assert changed == ["ConfigMap/ml/app", "Deployment/ml/app"]
+    assert "join-one" not in text and "join-two" not in text and "master-one" not in text
+    assert "+  joinKey: '******** (changed)'" in text and "   masterKey: '********'\n" in text
+    assert "-  mode: a\n+  mode: b" in text
+    assert "+          value: '******** (changed)'" in text and "+          value: b" in text
+    added, _changed = manifest.manifest_diff("", after, "ml")
+    assert "join-two" not in added and "joinKey: '********'" in added and "(changed)" not in added
+
+
 # --- manifests
 MANIFEST_V1 = """---
 # Source: app/templates/secret.yaml
@@ -156,7 +192,7 @@ class FakeRun:
         self.answers = list(answers)
         self.calls = []
 
-    def __call__(self, argv, environ_update=None):
+    def __call__(self, argv, environ_update=None, data=None):
         self.calls.append((list(argv), dict(environ_update or {})))
         return self.answers.pop(0)
 
@@ -166,13 +202,14 @@ def _engine(run, **connection):
 
 
 def test_cli_upgrade_command_line_plan_and_apply_differ_only_by_dry_run():
-    spec = ReleaseSpec("mlflow", "mlflow", "community-charts/mlflow", {"a": 1}, chart_version="1.11.5",
+    spec = ReleaseSpec("mlflow", "mlflow", "mlflow", {"a": 1}, chart_version="1.11.5",
                        chart_repo_url="https://charts.example", create_namespace=True, timeout=120)
     engine = _engine(None, kubeconfig="/k/config", context="prod", ca_cert="/k/ca.crt", validate_certs=False)
-    apply = engine.upgrade_args(spec, "/tmp/v.yaml")
-    plan = engine.upgrade_args(spec, "/tmp/v.yaml", dry_run=True)
-    assert apply == ["/usr/local/bin/helm", "upgrade", "mlflow", "community-charts/mlflow", "--install", "--namespace", "mlflow",
-                     "--output", "json", "--values", "/tmp/v.yaml", "--version", "1.11.5", "--repo", "https://charts.example",
+    # Both install the pulled archive: neither reaches the chart repository (no --version, no --repo).
+    apply = engine.upgrade_args(spec, "/cache/mlflow-1.11.5.tgz", "/tmp/v.yaml")
+    plan = engine.upgrade_args(spec, "/cache/mlflow-1.11.5.tgz", "/tmp/v.yaml", dry_run=True)
+    assert apply == ["/usr/local/bin/helm", "upgrade", "mlflow", "/cache/mlflow-1.11.5.tgz", "--install", "--namespace", "mlflow",
+                     "--output", "json", "--values", "/tmp/v.yaml",
                      "--create-namespace",
                      "--kubeconfig", "/k/config", "--kube-context", "prod", "--kube-ca-file", "/k/ca.crt",
                      "--kube-insecure-skip-tls-verify"]
@@ -194,15 +231,17 @@ def test_cli_values_file_is_private_and_removed(tmp_path, monkeypatch):
     monkeypatch.setattr(cli.tempfile, "tempdir", str(tmp_path))
     seen = {}
 
-    def run(argv, environ_update=None):
+    def run(argv, environ_update=None, data=None):
         path = argv[argv.index("--values") + 1]
         seen["mode"] = oct((tmp_path / path.split("/")[-1]).stat().st_mode & 0o777)
         seen["content"] = open(path, encoding="utf-8").read()
         return 0, '{"name": "x", "version": 2, "info": {"status": "deployed"}}', ""
 
-    _engine(run).upgrade_install(ReleaseSpec("x", "ns", "./chart", {"password": "p"}))
+    chart = tmp_path / "chart"
+    chart.mkdir()
+    _engine(run).upgrade_install(ReleaseSpec("x", "ns", str(chart), {"password": "p"}))
     assert seen == {"mode": "0o600", "content": "password: p\n"}
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [chart]
 
 
 def test_cli_parses_release_json_after_warnings():

@@ -34,6 +34,11 @@ def test_the_default_attempt_count_is_the_options_and_the_modules():
     assert helm_release_checked.ARGUMENT_SPEC["transient_attempts"]["default"] == DEFAULT_TRANSIENT_ATTEMPTS
 
 
+def test_pending_releases_are_recovered_unless_the_task_says_not_to():
+    assert options().recover_pending is True
+    assert helm_release_checked.ARGUMENT_SPEC["recover_pending"] == {"type": "bool", "default": True}
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"transient_attempts": 0}, "transient_attempts must be at least 1, got 0"),
     ({"preflight": {"kube_version": ">=one"}}, "preflight.kube_version: cannot parse '>=one' in version range '>=one'"),
@@ -47,10 +52,10 @@ def test_options_refuse_what_the_argument_spec_cannot(overrides, message):
 def test_module_params_become_options_with_the_secret_values_masked():
     params = {"state": "absent", "atomic": True, "wait": False, "wait_timeout": 10, "preflight": None,
               "validation_jobs": None, "values_secret_paths": ["db.url"], "secret_values": {"auth": {"password": "p"}},
-              "transient_attempts": 2}
+              "transient_attempts": 2, "recover_pending": False}
     assert module.release_options(params) == ReleaseOptions(
         state="absent", atomic=True, wait=False, wait_timeout=10, preflight={}, validation_jobs=[],
-        secret_paths=["db.url", "auth.password"], transient_attempts=2)
+        secret_paths=["db.url", "auth.password"], transient_attempts=2, recover_pending=False)
 
 
 def test_a_present_release_needs_a_chart_before_anything_is_asked():
@@ -174,6 +179,9 @@ class FakeEngine(HelmEngine):
 
     def chart_metadata(self, spec):
         return {"name": "app", "version": "0.1.0"}
+
+    def pull(self, spec, destination):
+        raise AssertionError("no pull expected")
 
     def upgrade_install(self, spec, dry_run=False):
         self.installs += 1

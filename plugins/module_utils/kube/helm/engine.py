@@ -5,7 +5,9 @@
 """What the orchestration needs of a Helm engine, and the release record both engines return.
 
 Two adapters implement it: ``cli.CliEngine`` (a ``helm`` binary >= 3.8) and ``sdk.SdkEngine`` (Helm's Go
-SDK through helm-python-sdk). Everything else (preflight, idempotence, checks, rollback) is shared.
+SDK through helm-python-sdk). Everything else (preflight, idempotence, checks, rollback) is shared, and so
+is where a chart comes from: each engine only pulls, ``source.ChartCache`` decides when and keeps the archive,
+and both engines install from that local archive.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import abc
 import dataclasses
 
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common import errors
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.errors import InvalidInput
 
 
 class HelmEngineError(errors.ApiError):
@@ -31,13 +34,19 @@ class ReleaseNotFound(HelmEngineError, errors.NotFound):
     """The release (or the requested revision) does not exist."""
 
 
+class ChartAccessDenied(HelmEngineError, errors.AuthError):
+    """The chart repository or registry refused the credentials, or wanted some."""
+
+
 # How client-go and kube-apiserver word throttling, 5xx and dropped connections (StatusReasonInternalError,
 # ServiceUnavailable, TooManyRequests, Timeout, ...), as they reach us through Helm's error messages.
 TRANSIENT_MARKERS = ("too many requests", "try again later", "internal error occurred", "an error on the server",
                      "has prevented the request from succeeding", "the server is currently unable",
                      "service unavailable", "connection reset", "connection refused", "unexpected eof",
                      "i/o timeout", "tls handshake timeout", "etcdserver: request timed out", "http2: client connection lost",
-                     "the server was unable to return a response in the time allotted")
+                     "the server was unable to return a response in the time allotted",
+                     # a chart repository's or registry's answer, as Go's net/http and oras-go print it
+                     "internal server error", "bad gateway", "gateway timeout")
 
 
 def looks_transient(message):
@@ -51,9 +60,24 @@ def engine_error(message):
     return HelmTransient(message) if looks_transient(message) else HelmEngineError(message)
 
 
+@dataclasses.dataclass(frozen=True)
+class RepoAuth:
+    """How to reach the chart's repository or OCI registry: Basic credentials (a registry login), a CA bundle,
+    or no TLS verification. The password stays out of every repr."""
+
+    username: str = None
+    password: str = dataclasses.field(default=None, repr=False)
+    ca_file: str = None
+    insecure_skip_tls_verify: bool = False
+
+
 @dataclasses.dataclass
 class ReleaseSpec:
-    """The desired release, as the module's options describe it; timeout in seconds."""
+    """The desired release, as the module's options describe it; timeout in seconds.
+
+    repo_auth applies to a chart from chart_repo_url or an ``oci://`` registry (its TLS settings to any
+    chart pulled from elsewhere, too); InvalidInput for credentials anywhere else, or half a pair.
+    """
 
     name: str
     namespace: str
@@ -63,9 +87,16 @@ class ReleaseSpec:
     chart_repo_url: str = None
     create_namespace: bool = False
     timeout: int = 300
+    repo_auth: RepoAuth = dataclasses.field(default_factory=RepoAuth)
 
     def __post_init__(self):
         self.timeout = int(self.timeout)
+        auth = self.repo_auth
+        if bool(auth.username) != bool(auth.password):
+            raise InvalidInput("chart_repo_username and chart_repo_password go together")
+        if auth.username and self.chart_ref and not (self.chart_repo_url or self.chart_ref.startswith("oci://")):
+            raise InvalidInput("chart_repo_username and chart_repo_password are for a chart from chart_repo_url or an "
+                               "oci:// registry; chart_ref %s is neither" % self.chart_ref)
 
 
 def release_from_helm_json(data):
@@ -96,14 +127,28 @@ class HelmEngine(abc.ABC):
     """The operations the orchestration calls; each adapter implements them.
 
     Waiting for an install or upgrade to become ready is not among them: the runner's checks do it, for
-    both engines alike.
+    both engines alike. charts: the ``source.ChartCache`` that turns a chart reference into a local archive.
     """
 
     name = "abstract"
 
-    @abc.abstractmethod
+    def __init__(self, charts):
+        self.charts = charts
+
     def chart_metadata(self, spec):
-        """``{name, version, appVersion}`` of the chart spec refers to, without rendering it."""
+        """The Chart.yaml (``name``, ``version``, ``appVersion``...) of the chart spec refers to, without rendering it.
+
+        A chart from a repository or registry is pulled (once, while its version is pinned) to read it.
+        """
+        return self.charts.metadata(spec, self.pull)
+
+    def chart_path(self, spec):
+        """The chart on this host, as upgrade_install installs it: a local chart, or the pulled archive."""
+        return self.charts.chart_path(spec, self.pull)
+
+    @abc.abstractmethod
+    def pull(self, spec, destination):
+        """Download the chart spec refers to into the (empty, private) directory destination, with spec.repo_auth."""
 
     @abc.abstractmethod
     def upgrade_install(self, spec, dry_run=False):
@@ -120,5 +165,7 @@ class HelmEngine(abc.ABC):
     def close(self):
         """Release what the engine holds open; the module runner calls it once the task is done.
 
-        Nothing, by default: an engine that keeps connections or native handles overrides it.
+        The charts pulled for this task alone (an unpinned version) are removed; an engine that keeps
+        connections or native handles closes them too.
         """
+        self.charts.close()

@@ -12,9 +12,10 @@ from ansible.module_utils.common.yaml import HAS_YAML
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.errors import MissingDependency
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.core import connection_settings, kube_client
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.errors import InvalidInput
-from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.engine import ReleaseSpec
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.engine import ReleaseSpec, RepoAuth
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.runner import ReleaseOptions, ReleaseRunner
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.selection import select_engine
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.source import ChartCache
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.values import leaf_paths, load_values
 
 
@@ -39,7 +40,8 @@ def make_client(module):
     kube = kube_client(settings)
     if not HAS_YAML:  # PyYAML comes with ansible-core on the controller, not necessarily on the host the module runs on
         raise MissingDependency(missing_required_lib("PyYAML"))
-    return ReleaseClients(kube, select_engine(module.params["engine"], settings, module, module.params.get("binary_path")))
+    charts = ChartCache(module.params.get("chart_cache_dir"), attempts=module.params["transient_attempts"])
+    return ReleaseClients(kube, select_engine(module.params["engine"], settings, module, module.params.get("binary_path"), charts))
 
 
 def release_options(params):
@@ -53,15 +55,18 @@ def release_options(params):
         validation_jobs=params.get("validation_jobs") or [],
         secret_paths=(params.get("values_secret_paths") or []) + leaf_paths(params.get("secret_values") or {}),
         transient_attempts=params["transient_attempts"],
+        recover_pending=params["recover_pending"],
     )
 
 
 def release_spec(params):
     """The ReleaseSpec of the module's params, values files read (InvalidInput for one that cannot be)."""
     values = load_values(params.get("values_files"), params.get("values"), params.get("secret_values"))
+    auth = RepoAuth(params.get("chart_repo_username"), params.get("chart_repo_password"), params.get("chart_repo_ca_file"),
+                    bool(params.get("chart_repo_insecure_skip_tls_verify")))
     return ReleaseSpec(params["name"], params["release_namespace"], params.get("chart_ref"), values,
                        chart_version=params.get("chart_version"), chart_repo_url=params.get("chart_repo_url"),
-                       create_namespace=params["create_namespace"], timeout=params["wait_timeout"])
+                       create_namespace=params["create_namespace"], timeout=params["wait_timeout"], repo_auth=auth)
 
 
 def ensure(client, params, check_mode, diff_mode=False):

@@ -9,11 +9,11 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm im
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.engine import HelmEngineError
 
 
-def select_engine(choice, settings, host, binary_path=None):
+def select_engine(choice, settings, host, binary_path=None, charts=None):
     """engine=auto: a helm >= 3.8 binary (binary_path or PATH) when there is one, else the Go SDK.
 
     choice: auto, cli or sdk; settings: the ConnectionSettings; host: what the module runs on, with
-    AnsibleModule's ``get_bin_path``, ``run_command`` and ``warn``.
+    AnsibleModule's ``get_bin_path``, ``run_command`` and ``warn``; charts: the engine's source.ChartCache.
     """
     binary = binary_path or (host.get_bin_path("helm") if choice != "sdk" else None)
     if choice in ("auto", "cli") and binary:
@@ -25,9 +25,9 @@ def select_engine(choice, settings, host, binary_path=None):
             host.warn("ignoring %s: %s; using the Helm SDK" % (binary, error))
         else:
             if version >= cli.MIN_VERSION:
-                return cli.CliEngine(binary, settings, host.run_command)
+                return cli.CliEngine(binary, settings, host.run_command, charts)
             if choice == "cli":
                 raise HelmEngineError("%s is Helm %s; engine=cli needs 3.8 or newer" % (binary, ".".join(map(str, version))))
     if choice == "cli":
         raise HelmEngineError("engine=cli: no helm binary at binary_path or on PATH")
-    return sdk.SdkEngine(settings)
+    return sdk.SdkEngine(settings, charts)

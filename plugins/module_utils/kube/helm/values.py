@@ -15,9 +15,24 @@ from ansible.module_utils.common.yaml import yaml_load
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.masking import MASK
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.errors import InvalidInput
 
-# Keys whose values are shown masked in diffs and results (values files often carry credentials).
-SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|credential|api[_-]?key|private[_-]?key|client[_-]?key|auth[_-]?key)$",
+# Keys whose values are shown masked in diffs and results (values files often carry credentials): names ending
+# in a credential word, or in "key" after a word that makes it one (joinKey, masterKey, JWT_SECRET_KEY, ...).
+SECRET_KEY = re.compile(r"(pass(word|wd|phrase)?|secret|token|credentials?"
+                        r"|(api|private|client|auth|access|join|master|enrollment|encryption|signing|secret)[_-]?key)$",
                         re.IGNORECASE)
+# Keys that name a Secret rather than hold one (existingSecret, existingSecretKey): names are not secrets.
+SECRET_REFERENCE = re.compile(r"^existing", re.IGNORECASE)
+
+
+def looks_secret(key, value):
+    """True when value, under this key, is shown masked: a non-empty string or number under a secret-looking key.
+
+    Maps and lists are masked key by key; booleans and empty values say nothing.
+    """
+    if value in (None, "") or isinstance(value, (bool, dict, list)):
+        return False
+    key = str(key)
+    return bool(SECRET_KEY.search(key)) and not SECRET_REFERENCE.match(key)
 
 
 def load_values(values_files=(), values=None, secret_values=None):
@@ -108,8 +123,8 @@ def _mask(value, path, extra):
         masked = {}
         for key, item in value.items():
             child = "%s.%s" % (path, key) if path else str(key)
-            if (SECRET_KEY.search(str(key)) and not isinstance(item, (dict, list))) or child in extra:
-                masked[key] = MASK if item not in (None, "") else item
+            if looks_secret(key, item) or (child in extra and item not in (None, "")):
+                masked[key] = MASK
             else:
                 masked[key] = _mask(item, child, extra)
         return masked
