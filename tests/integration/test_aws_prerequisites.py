@@ -6,18 +6,25 @@ import uuid
 import boto3
 import pytest
 
+from tests.integration.aws_support import recorded, writes
+
 PLAYBOOK = "tests/integration/playbooks/aws_prerequisites/prerequisites.yml"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
-# The JFrog ML guide's permission set, written out here independently of the role's defaults.
-GUIDE_S3_ACTIONS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:GetBucketLocation"}
+# The JFrog ML guide's permission set ("JFrog ML on AWS": the role policy), written out here independently of the role's
+# defaults, with the actions the role adds (athena:StopQueryExecution; the database, partition and function writes).
+GUIDE_S3_ACTIONS = {"s3:*"}
 GUIDE_ATHENA_ACTIONS = {"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-                        "athena:StopQueryExecution", "athena:GetWorkGroup"}
+                        "athena:StopQueryExecution", "athena:GetWorkGroup", "athena:ListQueryExecutions",
+                        "athena:BatchGetQueryExecution"}
+# The guide's Athena actions that take no resource: IAM authorises them on "*" only.
+GUIDE_ATHENA_ACCOUNT_ACTIONS = {"athena:ListDataCatalogs", "athena:ListEngineVersions"}
 GUIDE_GLUE_ACTIONS = {f"glue:{verb}{thing}" for verb in ("Get", "Create", "Update", "Delete")
                       for thing in ("Database", "Table", "Partition", "UserDefinedFunction")} | {
     "glue:GetDatabases", "glue:GetTables", "glue:GetPartitions", "glue:GetUserDefinedFunctions",
-    "glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:BatchGetPartition"}
+    "glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:BatchGetPartition", "glue:GetCatalogImportStatus",
+    "glue:BatchDeleteTable", "glue:GetTableVersions", "glue:GetPartitionIndexes"}
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +136,8 @@ def test_the_jfrogml_role_has_the_guides_permissions_and_its_trust(prerequisites
     assert as_set(statements["AthenaWorkgroup"]["Action"]) == GUIDE_ATHENA_ACTIONS
     assert as_set(statements["AthenaWorkgroup"]["Resource"]) == {
         f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/{names['workgroup']}"}
+    assert as_set(statements["AthenaAccount"]["Action"]) == GUIDE_ATHENA_ACCOUNT_ACTIONS
+    assert as_set(statements["AthenaAccount"]["Resource"]) == {"*"}
     assert as_set(statements["GlueCatalog"]["Action"]) == GUIDE_GLUE_ACTIONS
     assert as_set(statements["GlueCatalog"]["Resource"]) == {
         f"{glue}:catalog", f"{glue}:database/jfrogml_*", f"{glue}:table/jfrogml_*/*",
@@ -137,6 +146,7 @@ def test_the_jfrogml_role_has_the_guides_permissions_and_its_trust(prerequisites
 
     trust = role_document(iam, names["jfrogml_role"])["AssumeRolePolicyDocument"]["Statement"]
     host = sandbox.endpoints["aws"]["eks_oidc_issuer"].removeprefix("https://")
+    # Stricter than the guide's trust (aud only): sub names the data plane's service account.
     web_identity = next(s for s in trust if as_set(s["Action"]) == {"sts:AssumeRoleWithWebIdentity"})
     assert as_set(web_identity["Condition"]["StringEquals"][f"{host}:sub"]) == {"system:serviceaccount:jfrogml:jfrogml"}
     assert as_set(web_identity["Condition"]["StringEquals"][f"{host}:aud"]) == {"sts.amazonaws.com"}
@@ -161,15 +171,39 @@ def test_the_mlflow_role_may_use_only_its_artifact_prefix(prerequisites, aws, na
 @pytest.mark.parametrize("override, message", [
     ({"aws_prerequisites_jfrogml_bucket": "Not_A_Bucket"},
      "aws_prerequisites_jfrogml_bucket must be a valid S3 bucket name, got 'Not_A_Bucket'"),
+    ({"aws_prerequisites_jfrogml_bucket": "my..bucket"},
+     "aws_prerequisites_jfrogml_bucket must be a valid S3 bucket name, got 'my..bucket'"),
+    ({"aws_prerequisites_mlflow_bucket": "192.168.5.4"},
+     "aws_prerequisites_mlflow_bucket must be a valid S3 bucket name, got '192.168.5.4'"),
+    ({"aws_prerequisites_mlflow_bucket": "xn--mlflow"}, "aws_prerequisites_mlflow_bucket must be a valid S3 bucket name"),
+    ({"aws_prerequisites_jfrogml_bucket": "jfrogml-s3alias"}, "aws_prerequisites_jfrogml_bucket must be a valid S3 bucket name"),
     ({"aws_prerequisites_jfrogml_glue_database_prefix": "JFrog-"},
      "aws_prerequisites_jfrogml_glue_database_prefix must be lower-case letters, digits and underscores"),
     ({"aws_prerequisites_cluster_name": None}, "exactly one of aws_prerequisites_cluster_name"),
+    ({"aws_prerequisites_region": "us-east-one"},
+     "set aws_prerequisites_region to an AWS region such as eu-west-1, got 'us-east-one'"),
+    ({"aws_prerequisites_endpoint_url": "127.0.0.1:4566"}, "aws_prerequisites_endpoint_url must be an http(s) URL"),
+    ({"aws_prerequisites_jfrogml_trusted_principals": ["12345"]},
+     "aws_prerequisites_jfrogml_trusted_principals must be 12-digit AWS account IDs or IAM ARNs"),
+    ({"aws_prerequisites_jfrogml_trusted_principals": ["not-an-account"]},
+     "aws_prerequisites_jfrogml_trusted_principals must be 12-digit AWS account IDs or IAM ARNs"),
+    ({"aws_prerequisites_jfrogml_external_id": "x"}, "aws_prerequisites_jfrogml_external_id must be 2 to 1224"),
+    ({"aws_prerequisites_jfrogml_role_name": "jfrogml data plane"},
+     "aws_prerequisites_jfrogml_role_name must be an IAM role name"),
+    ({"aws_prerequisites_mlflow_role_name": "m" * 65}, "aws_prerequisites_mlflow_role_name must be an IAM role name"),
+    ({"aws_prerequisites_jfrogml_service_accounts": [{"namespace": "JFrog ML", "name": "jfrogml"}]},
+     "aws_prerequisites_jfrogml_service_accounts must name Kubernetes namespaces (DNS labels)"),
+    ({"aws_prerequisites_mlflow_service_account": {"namespace": "mlflow", "name": "MLflow_SA"}},
+     "aws_prerequisites_mlflow_service_account needs a namespace and a name (a DNS label and a DNS subdomain)"),
+    ({"aws_prerequisites_jfrogml_s3_actions": ["GetObject"]}, "aws_prerequisites_jfrogml_s3_actions must be s3: actions"),
 ])
-def test_a_bad_inventory_fails_in_the_preflight_before_any_write(prerequisites, aws, names, override, message):
+def test_a_bad_inventory_fails_in_the_preflight_before_any_write(prerequisites, aws, names, sandbox, override, message):
+    since = recorded(sandbox)
     result = prerequisites(**override)
     assert result.rc != 0
-    assert message in result.output
+    assert message in " ".join(result.output.split()), result.output
     assert "Create the bucket" not in result.output
+    assert writes(sandbox, since) == []
     assert role_document(aws("iam"), names["mlflow_role"]) is None
     assert names["mlflow_bucket"] not in {entry["Name"] for entry in aws("s3").list_buckets()["Buckets"]}
 

@@ -12,7 +12,9 @@ from tests.integration.gcp_support import PROJECT, api, assert_changed, extra_va
 
 PLAYBOOK = "tests/integration/playbooks/gcp_prerequisites/prerequisites.yml"
 SERVICES = ("biglake.googleapis.com", "bigquery.googleapis.com")
-JFROGML_PROJECT_ROLES = ("roles/biglake.admin", "roles/bigquery.admin", "roles/iam.serviceAccountTokenCreator",
+# The guide's project roles of jfrogml-sa, and those the role adds.
+JFROGML_PROJECT_ROLES = ("roles/biglake.admin", "roles/bigquery.admin", "roles/iam.serviceAccountUser",
+                         "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator",
                          "roles/serviceusage.serviceUsageConsumer", "roles/bigquery.readSessionUser")
 
 
@@ -90,6 +92,7 @@ def test_everything_is_created_then_a_second_run_changes_nothing(apply, names, s
 
     storage = api(sandbox, "storage").buckets()
     for bucket, role, account in ((names["gcp_prerequisites_jfrogml_bucket"], "roles/storage.admin", jfrogml),
+                                  (names["gcp_prerequisites_jfrogml_bucket"], "roles/storage.objectAdmin", jfrogml),
                                   (names["gcp_prerequisites_mlflow_bucket"], "roles/storage.objectAdmin", mlflow)):
         resource = storage.get(bucket=bucket).execute()
         assert resource["versioning"] == {"enabled": True}
@@ -158,15 +161,36 @@ def test_workload_identity_instead_of_a_key(apply, names, sandbox, core_v1):
 
 @pytest.mark.parametrize("values, message", [
     ({"gcp_prerequisites_jfrogml_bucket": "Bad_Bucket"}, "JFrog ML needs gcp_prerequisites_jfrogml_bucket (a valid bucket name, got"),
+    ({"gcp_prerequisites_jfrogml_bucket": "goog-jfrogml"},
+     "JFrog ML needs gcp_prerequisites_jfrogml_bucket (a valid bucket name, got 'goog-jfrogml')"),
+    ({"gcp_prerequisites_mlflow_bucket": "ml-google-artifacts"},
+     "MLflow needs gcp_prerequisites_mlflow_bucket (a valid bucket name, got 'ml-google-artifacts')"),
+    ({"gcp_prerequisites_mlflow_bucket": "10.0.0.1"}, "MLflow needs gcp_prerequisites_mlflow_bucket (a valid bucket name, got '10.0.0.1')"),
+    ({"gcp_prerequisites_jfrogml_bucket": "jfrogml..features"}, "JFrog ML needs gcp_prerequisites_jfrogml_bucket (a valid bucket name"),
     ({"gcp_prerequisites_project": "X"}, "set gcp_prerequisites_project to a project id (got 'X')"),
     ({"gcp_prerequisites_mlflow_kubernetes_service_account": {"namespace": "mlflow", "name": ""}},
      "gcp_prerequisites_mlflow_kubernetes_service_account with a namespace and a name"),
+    ({"gcp_prerequisites_jfrogml_service_account": "JFrog_SA"},
+     "gcp_prerequisites_jfrogml_service_account must be a service account id"),
+    ({"gcp_prerequisites_mlflow_service_account": "ml"}, "gcp_prerequisites_mlflow_service_account must be a service account id"),
+    ({"gcp_prerequisites_jfrogml_namespace": "JFrog ML"}, "gcp_prerequisites_jfrogml_namespace must be a DNS label"),
+    ({"gcp_prerequisites_jfrogml_key_secret_name": "Key_Secret"}, "gcp_prerequisites_jfrogml_key_secret_name must be a DNS subdomain"),
+    ({"gcp_prerequisites_jfrogml_project_roles": ["biglake.admin"]}, "gcp_prerequisites_jfrogml_project_roles and"),
+    ({"gcp_prerequisites_api_endpoints": {"iam": "iam.local"}}, "gcp_prerequisites_api_endpoints must map"),
+    ({"gcp_prerequisites_bucket_location": "us central"}, "gcp_prerequisites_bucket_location must be a location"),
+    ({"gcp_prerequisites_jfrogml_credentials": "workload_identity",
+      "gcp_prerequisites_jfrogml_kubernetes_service_accounts": [{"namespace": "jfrogml", "name": "JFrog"}]},
+     "gcp_prerequisites_jfrogml_credentials workload_identity needs gcp_prerequisites_jfrogml_kubernetes_service_accounts"),
 ])
-def test_a_bad_inventory_fails_before_any_write(apply, sandbox, values, message):
+def test_a_bad_inventory_fails_before_any_write(apply, names, sandbox, values, message):
     reset_requests(sandbox)
     sandbox.kube_admin("requests/reset", method="POST")
     result = apply(**values)
     assert result.rc != 0
-    assert message in result.output
+    flat = " ".join(result.output.split())
+    assert message in flat, result.output
+    # The message is about the variable at fault, not another one's value.
+    faults = set(values) | {"gcp_prerequisites_jfrogml_credentials"}
+    assert not any(f"'{value}'" in flat for name, value in names.items() if name not in faults and isinstance(value, str))
     assert writes(sandbox) == []
     assert sandbox.kube_writes() == 0

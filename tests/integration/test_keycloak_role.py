@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from tests.integration.keycloak_support import admin, admin_writes, reset_requests
+from tests.integration.keycloak_support import admin, admin_writes, requests_total, reset_requests
 
 REPO = Path(__file__).resolve().parents[2]
 # The upstream schema says "$schema": "http://json-schema.org/schema#" (no draft); Helm validates it as draft 7.
@@ -142,6 +142,58 @@ def test_deploy_without_an_admin_password_source_fails_in_the_preflight_before_a
         in result.output
     assert sandbox.kube_writes() == 0
     assert admin_writes(sandbox, names["keycloak_realm"]) == []
+
+
+# Each invalid inventory (over the sandbox inventory's and the test's names) and what the failure must say.
+INVALID = {
+    "a namespace that is not a DNS label": ({"keycloak_namespace": "Keycloak NS"}, "keycloak_namespace must be a DNS label"),
+    "a release name with '_'": ({"keycloak_release_name": "keycloak_release"},
+                                "keycloak_release_name must be a DNS label of at most 42 characters"),
+    "a release name too long for the chart's names": ({"keycloak_release_name": "k" * 43},
+                                                      "keycloak_release_name must be a DNS label of at most 42"),
+    "an empty realm name": ({"keycloak_realm": ""}, "keycloak_realm must be 1 to 255 letters"),
+    "an MLflow URL without a domain": ({"keycloak_mlflow_url": "http://x"},
+                                       "set keycloak_mlflow_url to MLflow's external http(s) URL, with a fully qualified"),
+    "a Keycloak URL that is no URL": ({"keycloak_url": "keycloak.local"}, "keycloak_url must be an http(s) URL"),
+    "a public URL without a domain": ({"keycloak_public_url": "https://sso"}, "keycloak_public_url must be empty or"),
+    "localhost as the ingress host": ({"keycloak_ingress_host": "localhost"},
+                                      "set keycloak_ingress_host to a fully qualified DNS name"),
+    "an ingress host with '..'": ({"keycloak_ingress_host": "sso..example.com"},
+                                  "set keycloak_ingress_host to a fully qualified DNS name"),
+    "negative replicas": ({"keycloak_replicas": -1}, "keycloak_replicas must be 1 or more, got '-1'"),
+    "replicas that are no number": ({"keycloak_replicas": "two"}, "keycloak_replicas"),
+    "a negative timeout": ({"keycloak_helm_wait_timeout": -5},
+                           "keycloak_helm_wait_timeout must be a positive number of seconds, got '-5'"),
+    "a port out of range": ({"keycloak_database_port": 99999}, "keycloak_database_port must be a TCP port (1 to 65535), got '99999'"),
+    "a volume size with a space": ({"keycloak_postgres_storage_size": "8 GB"},
+                                   "keycloak_postgres_storage_size must be a Kubernetes quantity greater than zero"),
+    "an image tag with a space": ({"keycloak_image_tag": "26.3.3 latest"}, "keycloak_image_tag must be an image tag"),
+    "an image repository in capitals": ({"keycloak_image_repository": "Quay.io/Keycloak"},
+                                        "keycloak_image_repository must be an image repository"),
+    "a malformed PostgreSQL image": ({"keycloak_postgres_image": "postgres:16 .4"},
+                                     "keycloak_postgres_image must be an image reference"),
+    "a database name PostgreSQL folds": ({"keycloak_database_name": "Keycloak-DB"},
+                                         "keycloak_database_name and keycloak_database_username must be PostgreSQL identifiers"),
+    "a database service that is not a DNS label": ({"keycloak_database_service": "pg_keycloak"},
+                                                   "keycloak_database_service must be a DNS label of at most 52"),
+    "one group for admins and users": ({"keycloak_mlflow_users_group": "mlflow-admins"},
+                                       "keycloak_mlflow_admin_group and keycloak_mlflow_users_group must be two different"),
+    "a membership without groups": ({"keycloak_mlflow_memberships": [{"username": "alice"}]}, "keycloak_mlflow_memberships"),
+    "a relative redirect URI": ({"keycloak_mlflow_extra_redirect_uris": ["/callback"]},
+                                "keycloak_mlflow_extra_redirect_uris must be absolute URIs"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_an_invalid_inventory_fails_in_the_preflight_before_any_write(sandbox, run_playbook, tmp_path, names, case):
+    variables, message = INVALID[case]
+    sandbox.kube_admin("requests/reset", method="POST")
+    reset_requests(sandbox)
+    result = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, dict(names, **variables))
+    assert result.rc != 0, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert sandbox.kube_writes() == 0
+    assert requests_total(sandbox) == 0
 
 
 def test_existing_keycloak_mode_writes_nothing_to_kubernetes(sandbox, run_playbook, tmp_path, names):

@@ -1,6 +1,13 @@
 """playbooks/site.yml on the sandbox: what `make demo` promises, and the preflight's refusals."""
 
+import json
+import uuid
+
 import pytest
+from kubernetes import client as kube_client
+from kubernetes import config as kube_config
+
+from tests.integration import aws_support, gcp_support, keycloak_support
 
 PLAY_TITLES = ("Keycloak", "MLflow", "JFrog ML", "ZenML Pro")
 
@@ -24,6 +31,12 @@ def test_site_runs_every_enabled_platform_and_a_second_run_changes_nothing(sandb
     for title in PLAY_TITLES:
         play = first.output.split(f"PLAY [{title}]")[1].split("PLAY [")[0]
         assert "TASK [mlplatform.selfhosted.preflight : Check the Kubernetes version]" in play
+    # Every platform's checks come first, in plays of their own.
+    plays = [line.split("[", 1)[1].split("]")[0] for line in first.output.splitlines() if line.startswith("PLAY [")]
+    assert plays == [f"{title} (checks only)" for title in PLAY_TITLES] + list(PLAY_TITLES)
+    # The secret JFrog ML reads its GCP key from, named as the guide creates it.
+    core = kube_client.CoreV1Api(kube_config.new_client_from_config(config_file=str(sandbox.kubeconfig)))
+    assert "credentials.json" in core.read_namespaced_secret("jfrogml-gcp-service-account", "jfrogml").data
     second = run_playbook("playbooks/site.yml")
     assert second.rc == 0, second.output
     assert second.total("changed") == 0, second.output
@@ -32,9 +45,49 @@ def test_site_runs_every_enabled_platform_and_a_second_run_changes_nothing(sandb
 def test_a_platform_left_out_runs_no_checks(run_playbook):
     result = run_playbook("playbooks/site.yml", "-e", "mlplatform_jfrogml_enabled=false")
     assert result.rc == 0, result.output
-    jfrogml_play = result.output.split("PLAY [JFrog ML]")[1].split("PLAY [")[0]
-    assert "Run the preflight checks" not in jfrogml_play
-    assert "Ask the Kubernetes API" not in jfrogml_play
+    for title in ("JFrog ML (checks only)", "JFrog ML"):
+        jfrogml_play = result.output.split(f"PLAY [{title}]")[1].split("PLAY [")[0]
+        assert "Run the preflight checks" not in jfrogml_play
+        assert "Ask the Kubernetes API" not in jfrogml_play
+
+
+# A bad value of each platform, and the message naming it: each fails in the first plays, before any platform's play
+# writes. The Keycloak namespace and realm are new, so that the Keycloak play, had it run, would have written.
+BAD_VALUES = {
+    "Keycloak": ({"keycloak_release_name": "keycloak_release"}, "keycloak: keycloak_release_name must be a DNS label"),
+    "MLflow": ({"mlflow_namespace": "MLflow NS"}, "mlflow: mlflow_namespace must be a DNS label"),
+    "JFrog ML": ({"mlplatform_jfrogml_trusted_principals": ["12345"]},
+                 "aws_prerequisites: aws_prerequisites_jfrogml_trusted_principals must be 12-digit AWS account IDs"),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(BAD_VALUES))
+def test_a_bad_value_of_any_platform_fails_before_any_platform_writes(sandbox, run_playbook, platform):
+    values, message = BAD_VALUES[platform]
+    suffix = uuid.uuid4().hex[:6]
+    values = dict({"keycloak_namespace": f"site-kc-{suffix}", "keycloak_realm": f"site-{suffix}"}, **values)
+    sandbox.kube_admin("requests/reset", method="POST")
+    keycloak_support.reset_requests(sandbox)
+    gcp_support.reset_requests(sandbox)
+    since = aws_support.recorded(sandbox)
+    result = run_playbook("playbooks/site.yml", "-e", json.dumps(values))
+    assert result.rc != 0
+    assert message in " ".join(result.output.split()), result.output
+    assert f"PLAY [{platform} (checks only)]" in result.output and "PLAY [Keycloak]" not in result.output
+    assert sandbox.kube_writes() == 0
+    assert keycloak_support.requests_total(sandbox) == 0
+    assert gcp_support.writes(sandbox) == []
+    assert aws_support.writes(sandbox, since) == []
+
+
+def test_the_preflight_checks_its_own_settings(sandbox, run_playbook):
+    sandbox.kube_admin("requests/reset", method="POST")
+    result = run_playbook("tests/integration/playbooks/preflight_required_apis.yml", "-e",
+                          json.dumps({"preflight_kube_version_min": "1.x", "preflight_required_api_versions": ["apps v1"]}))
+    assert result.rc != 0
+    flat = " ".join(result.output.split())
+    assert "integration: preflight_kube_version_min and preflight_kube_version_max must be versions such as 1.24" in flat
+    assert sandbox.kube_admin("requests")["total"] == 0
 
 
 @pytest.mark.parametrize("version", ["v1.23.17", "v1.33.1"])
