@@ -181,7 +181,7 @@ class Sandbox:
                 print(f"--- {name} log (tail) ---\n{log_tail}", file=sys.stderr)
             self.down()
             return 1
-        self._write_client_files(layout, tls_files, issuer)
+        self._write_client_files(layout, tls_files, issuer, settings)
         print(f"sandbox up in {self.dir}")
         return self.status()
 
@@ -224,7 +224,7 @@ class Sandbox:
         return 0 if healthy else 3
 
     # --- what clients read
-    def _write_client_files(self, layout, tls_files, issuer):
+    def _write_client_files(self, layout, tls_files, issuer, settings):
         ports = layout["ports"]
         kube_url = f"https://127.0.0.1:{ports['kube']}"
         aws_url = f"http://127.0.0.1:{ports['aws']}"
@@ -243,7 +243,7 @@ class Sandbox:
             "gcp": dict(gcp_endpoints, admin=f"{gcp_url}/_sandbox"),
         }
         (self.dir / "endpoints.json").write_text(json.dumps(endpoints, indent=2), encoding="utf-8")
-        keycloak_settings = _load_settings(None).get("keycloak", {})
+        keycloak_settings = settings.get("keycloak", {})  # what the Keycloak emulator was started with
         credentials = {
             "kube": {"token": layout["kube_token"]},
             "aws": aws.credentials(),

@@ -73,3 +73,14 @@ def test_private_files_are_created_owner_only(tmp_path):
     path = tmp_path / "nested" / "credentials.json"
     orchestrator._write_private(path, "{}")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_client_files_report_the_keycloak_admin_the_emulator_was_configured_with(tmp_path):
+    override = tmp_path / "sandbox.yml"
+    override.write_text("keycloak:\n  admin_username: root\n  admin_password: configured-secret\n", encoding="utf-8")
+    sandbox = orchestrator.Sandbox(tmp_path / "sandbox")
+    sandbox._write_client_files(sandbox._layout(21000), sandbox._tls(), "https://issuer.example", orchestrator._load_settings(override))
+    credentials = json.loads((tmp_path / "sandbox" / "credentials.json").read_text(encoding="utf-8"))
+    assert credentials["keycloak"] == {"admin_username": "root", "admin_password": "configured-secret"}
+    env = (tmp_path / "sandbox" / "env").read_text(encoding="utf-8").splitlines()
+    assert "KEYCLOAK_ADMIN=root" in env and "KEYCLOAK_ADMIN_PASSWORD=configured-secret" in env

@@ -1,4 +1,5 @@
-"""AWS for the sandbox: moto's server mode, seeded with an EKS cluster and its IAM OIDC provider.
+"""AWS for the sandbox: moto's server mode, seeded with an EKS cluster and its IAM OIDC provider, behind a gate
+that refuses a request signed for a region AWS does not have, as AWS does (moto would answer a 500 HTML page).
 
 moto keeps its state in memory. It survives a restart through moto's own recorder: every
 request is appended to a recording file and replayed into a fresh server on start. moto's random
@@ -24,8 +25,8 @@ SERVICES = ("iam", "sts", "s3", "glue", "athena", "eks")
 
 
 def command(host, port):
-    """The command line that serves moto on host:port."""
-    return [str(Path(sys.executable).parent / "moto_server"), "-H", host, "-p", str(port)]
+    """The command line that serves moto on host:port, behind the gate that refuses unknown regions (regions.py)."""
+    return [sys.executable, "-m", "tests.sandbox.aws", "--host", host, "--port", str(port)]
 
 
 def environment(state_dir):

@@ -24,6 +24,15 @@ UNAUTHORIZED = ApiError(401, {"error": "HTTP 401 Unauthorized"})
 FORBIDDEN = ApiError(403, {"error": "HTTP 403 Forbidden"})
 
 
+def _without_nulls(value):
+    """A body as Keycloak reads it: Jackson leaves a null field unset, and Keycloak treats unset as not given."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
 class Request:
     """What a handler needs from an HTTP request."""
 
@@ -250,7 +259,7 @@ class AdminApi:
         if not request.body.strip():
             raise ApiError(400, {"error": "unknown_error", "errorMessage": "Request body is empty"})
         try:
-            request.json = json.loads(request.body)
+            request.json = _without_nulls(json.loads(request.body))
         except ValueError as error:
             raise ApiError(400, {"error": "unknown_error", "errorMessage": f"Request body is not JSON: {error}"}) from error
         try:

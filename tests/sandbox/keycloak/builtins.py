@@ -16,6 +16,40 @@ REALM_NESTED_KEYS = frozenset({
     "applicationScopeMappings", "social", "socialProviders", "updateProfileOnInitialSocialLogin",
 })
 
+# What PUT /admin/realms/{realm} stores (Keycloak 23's RealmAdminResource.updateRealm, then the export/import manager's
+# updateRealm): a field given non-null; `realm` renames, `attributes` replaces the attribute map. Anything else the
+# representation may carry (id, defaultRole, otpSupportedApplications, localizationTexts, keycloakVersion, keys,
+# nested entities, cache switches) is accepted and ignored.
+REALM_UPDATABLE_KEYS = frozenset({
+    "displayName", "displayNameHtml", "enabled", "userManagedAccessAllowed", "bruteForceProtected", "permanentLockout",
+    "maxFailureWaitSeconds", "minimumQuickLoginWaitSeconds", "waitIncrementSeconds", "quickLoginCheckMilliSeconds",
+    "maxDeltaTimeSeconds", "failureFactor", "registrationAllowed", "registrationEmailAsUsername", "rememberMe", "verifyEmail",
+    "loginWithEmailAllowed", "duplicateEmailsAllowed", "resetPasswordAllowed", "editUsernameAllowed", "sslRequired",
+    "accessCodeLifespan", "accessCodeLifespanUserAction", "accessCodeLifespanLogin", "actionTokenGeneratedByAdminLifespan",
+    "actionTokenGeneratedByUserLifespan", "oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval", "oAuth2DeviceCodeLifespan",
+    "oAuth2DevicePollingInterval", "notBefore", "defaultSignatureAlgorithm", "revokeRefreshToken", "refreshTokenMaxReuse",
+    "accessTokenLifespan", "accessTokenLifespanForImplicitFlow", "ssoSessionIdleTimeout", "ssoSessionMaxLifespan",
+    "ssoSessionIdleTimeoutRememberMe", "ssoSessionMaxLifespanRememberMe", "offlineSessionIdleTimeout",
+    "offlineSessionMaxLifespanEnabled", "offlineSessionMaxLifespan", "clientSessionIdleTimeout", "clientSessionMaxLifespan",
+    "clientOfflineSessionIdleTimeout", "clientOfflineSessionMaxLifespan", "requiredCredentials", "loginTheme", "accountTheme",
+    "adminTheme", "emailTheme", "eventsEnabled", "eventsExpiration", "eventsListeners", "enabledEventTypes", "adminEventsEnabled",
+    "adminEventsDetailsEnabled", "passwordPolicy", "otpPolicyType", "otpPolicyAlgorithm", "otpPolicyInitialCounter",
+    "otpPolicyDigits", "otpPolicyLookAheadWindow", "otpPolicyPeriod", "otpPolicyCodeReusable",
+    "webAuthnPolicyRpEntityName", "webAuthnPolicySignatureAlgorithms", "webAuthnPolicyRpId",
+    "webAuthnPolicyAttestationConveyancePreference", "webAuthnPolicyAuthenticatorAttachment", "webAuthnPolicyRequireResidentKey",
+    "webAuthnPolicyUserVerificationRequirement", "webAuthnPolicyCreateTimeout", "webAuthnPolicyAvoidSameAuthenticatorRegister",
+    "webAuthnPolicyAcceptableAaguids", "webAuthnPolicyExtraOrigins", "webAuthnPolicyPasswordlessRpEntityName",
+    "webAuthnPolicyPasswordlessSignatureAlgorithms", "webAuthnPolicyPasswordlessRpId",
+    "webAuthnPolicyPasswordlessAttestationConveyancePreference", "webAuthnPolicyPasswordlessAuthenticatorAttachment",
+    "webAuthnPolicyPasswordlessRequireResidentKey", "webAuthnPolicyPasswordlessUserVerificationRequirement",
+    "webAuthnPolicyPasswordlessCreateTimeout", "webAuthnPolicyPasswordlessAvoidSameAuthenticatorRegister",
+    "webAuthnPolicyPasswordlessAcceptableAaguids", "webAuthnPolicyPasswordlessExtraOrigins", "clientPolicies", "clientProfiles",
+    "smtpServer", "browserSecurityHeaders", "internationalizationEnabled", "supportedLocales", "defaultLocale", "browserFlow",
+    "registrationFlow", "directGrantFlow", "resetCredentialsFlow", "clientAuthenticationFlow", "dockerAuthenticationFlow",
+})
+# Attributes Keycloak writes back from its CIBA settings whenever the attribute map is replaced.
+CIBA_ATTRIBUTE_DEFAULTS = {"cibaBackchannelTokenDeliveryMode": "poll"}
+
 DEFAULT_DEFAULT_SCOPES = ("profile", "email", "roles", "web-origins", "acr", "basic", "role_list")
 DEFAULT_OPTIONAL_SCOPES = ("offline_access", "address", "phone", "microprofile-jwt")
 

@@ -2,6 +2,7 @@
 
 import sys
 import time
+from http.client import responses
 
 from tests.sandbox import common
 from tests.sandbox.keycloak import api, oidc, schema, store
@@ -16,7 +17,7 @@ DEFAULT_CONFIG = {
     "admin_service_accounts": [],
     "frontend_url": None,
     "request_log_limit": 5000,
-    "faults": {"error_rate": 0.0, "error_codes": [500, 503], "latency_ms": 0},
+    "faults": {"error_rate": 0.0, "error_codes": [429, 500, 503], "latency_ms": 0},
 }
 
 
@@ -45,8 +46,13 @@ class Emulator(common.Emulator):
         self.api = api.AdminApi(self.store, self.tokens, self.document, self.config)
 
     def fault(self):
+        """An injected failure as Keycloak (or the proxy in front of it) answers one: an HTTP error with a JSON body,
+        never a dropped connection; 429 says when to come back."""
         code = common.injected_fault(self.config)
-        return api.Result(code, {"error": "sandbox_injected_fault"}, template="fault") if code else None
+        if not code:
+            return None
+        body = {"error": "unknown_error"} if code == 500 else {"error": f"HTTP {code} {responses.get(code, 'Error')}"}
+        return api.Result(code, body, {"Retry-After": "1"} if code == 429 else None, template="fault")
 
     def handle(self, request):
         """Serve one non-sandbox request; returns a Result."""

@@ -276,22 +276,27 @@ class Store:
             self.role(master, "admin")["_composites"].extend(r["id"] for r in made)
 
     def update_realm(self, name, rep):
+        """Keycloak's realm PUT: top-level settings only (builtins.REALM_UPDATABLE_KEYS); nulls never reach here."""
         realm = self.realm(name)
-        new_name = rep.get("realm", name)
+        new_name = rep.get("realm") or name
         if new_name != name:
             if new_name in self.realms:
                 raise conflict("Conflict detected. See logs for details")
             if name == "master":
-                raise bad_request("Cannot rename master realm")
+                raise bad_request("Can't rename master realm")  # Keycloak 23's words
             self.realms = {(new_name if key == name else key): value for key, value in self.realms.items()}
             master = self.realms["master"]
             old_admin = self.find_client(master, f"{name}-realm")
             if old_admin:
                 old_admin["clientId"] = f"{new_name}-realm"
                 old_admin["name"] = f"{new_name} Realm"
+        stored = realm["rep"]
+        stored["realm"] = new_name
+        if isinstance(rep.get("attributes"), dict):
+            stored["attributes"] = dict(builtins.CIBA_ATTRIBUTE_DEFAULTS, **rep["attributes"])
         for key, value in rep.items():
-            if key not in builtins.REALM_NESTED_KEYS and key != "id":
-                realm["rep"][key] = copy.deepcopy(value)
+            if key in builtins.REALM_UPDATABLE_KEYS:
+                stored[key] = copy.deepcopy(value)
         self.mark_dirty()
         return realm
 

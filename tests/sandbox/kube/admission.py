@@ -22,7 +22,7 @@ def _allocate_ip(used):
 def _default_ports(ports, service=False):
     for port in ports or []:
         port.setdefault("protocol", "TCP")
-        if service and "targetPort" not in port and "port" in port:
+        if service and port.get("targetPort") in (None, 0, "") and "port" in port:  # SetDefaults_Service
             port["targetPort"] = port["port"]
 
 

@@ -9,7 +9,7 @@ import uuid
 
 import yaml
 
-from tests.sandbox.kube import admission, errors, protobuf, tables
+from tests.sandbox.kube import admission, errors, protobuf, tables, validation
 from tests.sandbox.kube.apply import now, record_update, server_side_apply
 from tests.sandbox.kube.errors import ApiError
 from tests.sandbox.kube.patch import json_patch, merge_patch, strategic_merge
@@ -68,6 +68,7 @@ class Api:
 
     def __init__(self, store, registry, config):
         self.store, self.registry, self.config = store, registry, config
+        self.validator = validation.Validator(registry.api)
         self.write_lock = store.lock
         self.on_change = []  # callbacks(event, resource_key, obj) for controllers that must react at once
 
@@ -174,6 +175,36 @@ class Api:
         if namespace["metadata"].get("deletionTimestamp"):
             raise errors.forbidden(target.res, "", f"{target.res.plural} is forbidden: unable to create new content in namespace "
                                    f"{target.namespace} because it is being terminated")
+
+    def _refuse_undecodable(self, res, body, raw):
+        """A create or update body with a value the kind's Go type cannot hold is refused before anything else."""
+        message = self.validator.undecodable(res, body)
+        if message:
+            raise errors.undecodable(res, body, raw, message)
+
+    def _refuse_unpatchable(self, res, patch, patched, content_type):
+        """A patch whose result does not decode: the API server quotes the strategic patch (Go's %+v), or the patched JSON."""
+        message = self.validator.undecodable(res, patched)
+        if message:
+            value = validation.go_value(patch) if content_type == PATCH_TYPES[2] else json.dumps(patched, sort_keys=True, separators=(",", ":"))
+            raise errors.invalid("", "", "", [validation.invalid("patch", value, message)])
+
+    def _refuse_unconvertible(self, res, target, obj):
+        """Server-side apply converts the merged object to the Go type only after merging: its failure is a 500."""
+        message = self.validator.undecodable(res, obj)
+        if message:
+            raise errors.unconvertible(res, target.namespace, target.name, message)
+
+    def _refuse_invalid(self, res, obj, creating=False):
+        found = self.validator.validate(res, obj, creating)
+        if found:
+            raise errors.invalid(res.kind, res.group, obj["metadata"].get("name") or "", found)
+
+    @staticmethod
+    def _refuse_bad_scale(target, replicas):
+        found = validation.scale_errors(replicas)
+        if found:
+            raise errors.invalid("Scale", "autoscaling", target.name, found)
 
     def _used_ips(self):
         return {(svc.get("spec") or {}).get("clusterIP") for svc in self.store.list(("", "services"))[0]}
@@ -345,6 +376,7 @@ class Api:
             raise errors.method_not_allowed()
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be an object")
+        self._refuse_undecodable(res, body, raw)
         dry = self._dry_run(query)
         meta = body.get("metadata")
         if not isinstance(meta, dict):
@@ -356,14 +388,12 @@ class Api:
         else:
             meta.pop("namespace", None)
         if not meta.get("name"):
-            if meta.get("generateName"):
-                meta["name"] = meta["generateName"] + random_suffix()
-            else:
-                raise errors.invalid(res, "", "metadata.name", "FieldValueRequired", "Required value: name or generateName is required")
+            meta["name"] = validation.generated_name(meta["generateName"], random_suffix()) if meta.get("generateName") else ""
         self.check_namespace(target)
+        obj = self.new_object(res, body)
+        self._refuse_invalid(res, obj, creating=True)
         if self.store.exists(res.key, target.namespace, meta["name"]):
             raise errors.already_exists(res, meta["name"])
-        obj = self.new_object(res, body)
         record_update(None, obj, self.manager(query, headers, "create"), self._node(res), res.api_version)
         return Response(201, self.commit(res, None, obj, dry))
 
@@ -470,6 +500,8 @@ class Api:
         body = self._load(raw, headers.get("Content-Type"))
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be an object")
+        if target.sub is None:
+            self._refuse_undecodable(res, body, raw)
         dry = self._dry_run(query)
         meta = body.setdefault("metadata", {})
         if target.sub not in ("scale",):
@@ -485,12 +517,15 @@ class Api:
         if target.sub == "scale":
             new = copy.deepcopy(live)
             new.setdefault("spec", {})["replicas"] = (body.get("spec") or {}).get("replicas", 0)
+            self._refuse_bad_scale(target, new["spec"]["replicas"])
             record_update(live, new, self.manager(query, headers), self._node(res), res.api_version, "scale")
             self.commit(res, live, new, dry)
             return Response(200, self.scale_of(self._live(target) if not dry else new))
         new = self._merge_subresource(res, target.sub, live, body)
         self.present(res, new)
         admission.default(res.key, new, live, self._used_ips() if res.key == ("", "services") else set())
+        if target.sub is None:
+            self._refuse_invalid(res, new)
         record_update(live, new, self.manager(query, headers), self._node(res), res.api_version, target.sub)
         return Response(200, self.commit(res, live, new, dry))
 
@@ -528,6 +563,7 @@ class Api:
             scale = self._patched(self.scale_of(live), patch, content_type, None)
             new = copy.deepcopy(live)
             new.setdefault("spec", {})["replicas"] = (scale.get("spec") or {}).get("replicas", 0)
+            self._refuse_bad_scale(target, new["spec"]["replicas"])
             self.commit(res, live, new, dry)
             return Response(200, self.scale_of(new))
         node = self._node(res)
@@ -538,9 +574,13 @@ class Api:
         if wanted_rv and wanted_rv != live["metadata"]["resourceVersion"]:
             raise errors.conflict(res, target.name)
         patched.setdefault("metadata", {})
+        if target.sub is None:
+            self._refuse_unpatchable(res, patch, patched, content_type)
         new = self._merge_subresource(res, target.sub, live, patched)
         self.present(res, new)
         admission.default(res.key, new, live, self._used_ips() if res.key == ("", "services") else set())
+        if target.sub is None:
+            self._refuse_invalid(res, new)
         record_update(live, new, self.manager(query, headers), node, res.api_version, target.sub)
         return Response(200, self.commit(res, live, new, dry))
 
@@ -584,18 +624,24 @@ class Api:
                 raise errors.not_found(res, target.name)
             self.check_namespace(target)
             obj = server_side_apply(None, applied, manager, force, node, res.api_version)
+            self._refuse_unconvertible(res, target, obj)
             managed = obj["metadata"].pop("managedFields")
             obj = self.new_object(res, obj)
+            self._refuse_invalid(res, obj, creating=True)
             obj["metadata"]["managedFields"] = managed
             return Response(201, self.commit(res, None, obj, dry))
         new = server_side_apply(self.present(res, live), applied, manager, force, node, res.api_version, target.sub)
         if target.sub == "status":
             new = self._merge_subresource(res, "status", live, new)
-        elif res.has_status:
-            new["status"] = copy.deepcopy(live.get("status"))
-            if new["status"] is None:
-                new.pop("status")
+        else:
+            self._refuse_unconvertible(res, target, new)
+            if res.has_status:
+                new["status"] = copy.deepcopy(live.get("status"))
+                if new["status"] is None:
+                    new.pop("status")
         admission.default(res.key, new, live, self._used_ips() if res.key == ("", "services") else set())
+        if target.sub is None:
+            self._refuse_invalid(res, new)
         return Response(200, self.commit(res, live, new, dry))
 
     # --- deletes

@@ -1,5 +1,7 @@
 """Errors shaped like kube-apiserver's Status bodies."""
 
+import json
+
 
 class ApiError(Exception):
     """An API failure; `body()` is the Status object the client receives."""
@@ -10,8 +12,9 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self):
-        status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                  "message": self.message, "reason": self.reason}
+        status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message}
+        if self.reason:  # StatusReasonUnknown is empty and omitted
+            status["reason"] = self.reason
         if self.details is not None:
             status["details"] = self.details
         status["code"] = self.code
@@ -46,12 +49,33 @@ def conflict(res, name):
                                      "please apply your changes to the latest version and try again", _details(res, name))
 
 
-def invalid(res, name, field, cause_reason, message):
-    kind = f"{res.kind}.{res.group}" if res.group else res.kind
-    details = {"name": name, "kind": res.kind, "causes": [{"reason": cause_reason, "message": message, "field": field}]}
-    if res.group:
-        details["group"] = res.group
-    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {field}: {message}', details)
+def invalid(kind, group, name, field_errors):
+    """NewInvalid: 422 with a cause per field error (validation.FieldError); the message joins them as an aggregate does
+    (duplicates dropped, several in brackets)."""
+    qualified = f"{kind}.{group}" if group else kind
+    messages = list(dict.fromkeys(str(error) for error in field_errors))
+    joined = messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
+    details = {key: value for key, value in (("name", name), ("group", group), ("kind", kind)) if value}
+    details["causes"] = [error.cause() for error in field_errors]
+    return ApiError(422, "Invalid", f"{qualified} {json.dumps(name)} is invalid: {joined}", details)
+
+
+def undecodable(res, body, raw, message):
+    """transformDecodeError: a create or update body the kind's Go type cannot hold (400)."""
+    kind = body.get("kind")
+    if kind:
+        version = str(body.get("apiVersion") or "").rsplit("/", 1)[-1]
+        return bad_request(f'{kind} in version "{version}" cannot be handled as a {res.kind}: {message}')
+    summary = raw.decode("utf-8", "replace")
+    summary = summary[:30] + " ..." if len(summary) > 30 else summary
+    return bad_request(f"the object provided is unrecognized (must be of type {res.kind}): {message} ({summary})")
+
+
+def unconvertible(res, namespace, name, message):
+    """What server-side apply answers when the merged object does not convert to the kind's Go type: a plain error, so 500."""
+    gvk = f"{res.api_version if res.group else '/' + res.version}, Kind={res.kind}"
+    return ApiError(500, None, f"failed to convert new object ({namespace or ''}/{name}; {gvk}) to proper version: "
+                               f"unable to convert unstructured object to {gvk}: {message}")
 
 
 def bad_request(message):

@@ -13,17 +13,17 @@ V2_REF = "#/definitions/"
 V3_REF = "#/components/schemas/"
 
 
-def _refs(node, found):
+def collect_refs(node, found):
     """Collect the definition names a schema fragment refers to."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith(V2_REF):
             found.add(ref[len(V2_REF):])
         for value in node.values():
-            _refs(value, found)
+            collect_refs(value, found)
     elif isinstance(node, list):
         for value in node:
-            _refs(value, found)
+            collect_refs(value, found)
 
 
 def _rewrite_refs(node):
@@ -124,13 +124,13 @@ class OpenAPI:
         if not paths:
             return None
         wanted, pending = set(), set()
-        _refs(paths, pending)
+        collect_refs(paths, pending)
         while pending:
             name = pending.pop()
             if name in wanted or name not in self.definitions:
                 continue
             wanted.add(name)
-            _refs(self.definitions[name], pending)
+            collect_refs(self.definitions[name], pending)
         document = {
             "openapi": "3.0.0",
             "info": {"title": "Kubernetes", "version": "unversioned"},

@@ -71,3 +71,35 @@ def test_moto_state_survives_a_restart_with_the_same_issuer(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("service, call, status, code", [
+    ("iam", lambda c: c.list_roles(), 403, "SignatureDoesNotMatch"),
+    ("sts", lambda c: c.get_caller_identity(), 403, "SignatureDoesNotMatch"),
+    ("glue", lambda c: c.get_databases(), 400, "InvalidSignatureException"),
+    ("athena", lambda c: c.list_work_groups(), 400, "InvalidSignatureException"),
+    ("eks", lambda c: c.list_clusters(), 403, "InvalidSignatureException"),
+])
+def test_a_region_aws_does_not_have_is_refused_as_aws_refuses_it(sandbox, service, call, status, code):
+    """moto alone answers a 500 HTML page; AWS refuses a credential scoped to an invalid region, and boto3 says so."""
+    typo = boto3.client(service, endpoint_url=sandbox.endpoints["aws"]["endpoint_url"], region_name="us-east-one",
+                        **sandbox.credentials["aws"])
+    with pytest.raises(ClientError) as refused:
+        call(typo)
+    error = refused.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert error["Error"]["Code"] == code
+    assert error["Error"]["Message"] == "Credential should be scoped to a valid region, not 'us-east-one'. "
+    assert "us-east-one" in str(refused.value)
+    other_region = boto3.client(service, endpoint_url=sandbox.endpoints["aws"]["endpoint_url"], region_name="eu-west-1",
+                                **sandbox.credentials["aws"])
+    call(other_region)
+
+
+def test_s3_names_the_region_it_expects(sandbox):
+    s3 = boto3.client("s3", endpoint_url=sandbox.endpoints["aws"]["endpoint_url"], region_name="us-east-one", **sandbox.credentials["aws"])
+    with pytest.raises(ClientError) as refused:
+        s3.list_buckets()
+    assert refused.value.response["Error"]["Code"] == "AuthorizationHeaderMalformed"
+    assert refused.value.response["Error"]["Message"] == (
+        "The authorization header is malformed; the region 'us-east-one' is wrong; expecting 'us-east-1'")

@@ -223,3 +223,21 @@ def test_authorization_code_flow_with_pkce(kc, admin):
         "id_token_hint": token["id_token"], "post_logout_redirect_uri": "http://mlflow.test/", "state": "bye"})
     assert logout.status_code == 302 and logout.headers["Location"] == "http://mlflow.test/?state=bye"
     assert openid.introspect(token["access_token"])["active"] is False
+
+
+def test_a_fault_on_the_token_endpoint_is_an_http_error_to_retry(kc):
+    """Injected faults reach the token endpoint too, as an HTTP answer (a client's retry sees a status, never a dropped connection)."""
+    token_url = f"{kc.url}/realms/master/protocol/openid-connect/token"
+    form = {"grant_type": "password", "client_id": "admin-cli", "username": kc.admin_username, "password": kc.admin_password}
+    kc.set_config({"faults": {"error_rate": 1.0, "error_codes": [429]}})
+    try:
+        throttled = requests.post(token_url, data=form, timeout=10)
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+        assert throttled.json() == {"error": "HTTP 429 Too Many Requests"}
+        kc.set_config({"faults": {"error_codes": [500]}})
+        with pytest.raises(KeycloakPostError) as failed:
+            KeycloakOpenID(server_url=kc.url, realm_name="master", client_id="admin-cli").token(kc.admin_username, kc.admin_password)
+        assert failed.value.response_code == 500 and b'"unknown_error"' in failed.value.response_body
+    finally:
+        kc.set_config({"faults": {"error_rate": 0.0, "error_codes": [429, 500, 503]}})
+    assert requests.post(token_url, data=form, timeout=10).json()["access_token"]

@@ -4,6 +4,7 @@ import jwt
 import pytest
 import requests
 from keycloak import KeycloakOpenID
+from keycloak.exceptions import KeycloakPutError
 
 REALM = "mlflow"
 CLIENT_ID = "mlflow"
@@ -178,3 +179,27 @@ def test_no_schema_violations_so_far(kc, setup):
     admin_entries = [e for e in report["entries"] if e["path"].startswith("/admin/")]
     assert admin_entries and all(e["status"] != 500 for e in admin_entries)
     assert any(e["response_validated"] for e in admin_entries)
+
+
+def test_a_realm_put_stores_only_what_keycloak_stores(kc):
+    """Keycloak's realm PUT updates top-level settings given non-null; ids, derived fields and nested entities are ignored."""
+    admin = kc.admin_client({"realm": "put-fidelity", "enabled": True, "displayName": "Before"})
+    before = admin.get_realm("put-fidelity")
+    admin.update_realm("put-fidelity", dict(before))
+    assert admin.get_realm("put-fidelity") == before  # an unchanged PUT changes nothing
+    admin.update_realm("put-fidelity", {
+        "id": "another-id", "displayName": None, "enabled": None, "keycloakVersion": "99.0.0", "otpSupportedApplications": ["x"],
+        "defaultRole": {"name": "elsewhere"}, "localizationTexts": {"en": {"hello": "Hi"}}, "realmCacheEnabled": False,
+        "users": [{"username": "nested"}], "clients": [{"clientId": "nested"}], "accessTokenLifespan": 600,
+        "attributes": {"custom": "1"}})
+    after = admin.get_realm("put-fidelity")
+    assert after["accessTokenLifespan"] == 600
+    assert after["attributes"] == {"custom": "1", "cibaBackchannelTokenDeliveryMode": "poll"}
+    assert {key: value for key, value in after.items() if key not in ("accessTokenLifespan", "attributes")} == {
+        key: value for key, value in before.items() if key not in ("accessTokenLifespan", "attributes")}
+    assert admin.get_users({"username": "nested"}) == [] and admin.get_client_id("nested") is None
+    with pytest.raises(KeycloakPutError) as unknown:
+        admin.update_realm("put-fidelity", {"displayNme": "typo"})
+    assert unknown.value.response_code == 400
+    assert admin.get_realm("put-fidelity")["displayName"] == "Before"
+    admin.delete_realm("put-fidelity")
