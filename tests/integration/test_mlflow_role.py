@@ -329,7 +329,7 @@ def test_the_stand_in_fails_as_the_upstream_chart_does_without_the_role_s_settin
     """What the role's settings prevent, the stand-in reproduces: a migration image from the chart's appVersion, a
     ServiceMonitor whose port the pod does not have, allowed hosts of the ingress only, and with Cloud SQL the chart's
     own migration running before any proxy of initContainers."""
-    _, values = role_values("gcs, cloudsql with a password, no auth, metrics")
+    values = role_values("gcs, cloudsql with a password, no auth, metrics")[1]
     pinned = merged(values, {"image": {"tag": "3.5.0"}, "backendStore": {"databaseMigration": True}})
     del pinned["initImages"], pinned["serverAllowedHosts"], pinned["serviceMonitor"]["useServicePort"]
     pinned["initContainers"] = [c for c in values["initContainers"] if c["name"] == "cloud-sql-proxy"]
