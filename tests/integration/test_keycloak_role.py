@@ -12,7 +12,8 @@ import pytest
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from tests.integration.keycloak_support import admin, admin_writes, requests_total, reset_requests
+from tests.integration.keycloak_support import (
+    admin, admin_writes, faults_answered, requests_total, reset_requests, set_faults)
 
 REPO = Path(__file__).resolve().parents[2]
 # The upstream schema says "$schema": "http://json-schema.org/schema#" (no draft); Helm validates it as draft 7.
@@ -126,8 +127,10 @@ def test_role_deploys_keycloak_creates_the_client_and_a_second_run_changes_nothi
         sandbox.endpoints["keycloak"]["url"], names["keycloak_realm"]) in shown
     assert kc.get_client_secrets(client["id"])["value"] not in first.output
 
+    reset_requests(sandbox)
     second = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, variables)
     assert second.rc == 0 and second.total("changed") == 0, second.output
+    assert admin_writes(sandbox) == []  # a converged run only reads Keycloak: no PUT of the realm
     assert database_password(core, namespace, release) == generated
     admin(sandbox).delete_realm(names["keycloak_realm"])
 
@@ -202,5 +205,31 @@ def test_existing_keycloak_mode_writes_nothing_to_kubernetes(sandbox, run_playbo
     assert result.rc == 0, result.output
     assert sandbox.kube_writes() == 0
     kc = admin(sandbox, names["keycloak_realm"])
+    assert kc.get_client_id("mlflow")
+    admin(sandbox).delete_realm(names["keycloak_realm"])
+
+
+def test_with_10_percent_keycloak_faults_the_role_converges_and_its_reruns_write_nothing(sandbox, run_playbook,
+                                                                                         tmp_path, names):
+    """The token request and every Admin API call go through the modules' bounded retries of 429 and 5xx."""
+    variables = dict(names, keycloak_deploy=False)
+    reset_requests(sandbox)
+    set_faults(sandbox, error_rate=0.1)
+    try:
+        first = run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, variables)
+        reset_requests(sandbox)
+        # Re-runs until the emulator has answered faults to one of them (about 10 requests each).
+        reruns = [run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, variables)]
+        while faults_answered(sandbox) == 0 and len(reruns) < 10:
+            reruns.append(run_with_vars(run_playbook, tmp_path, ROLE_PLAYBOOK, variables))
+    finally:
+        set_faults(sandbox, error_rate=0.0)
+    assert first.rc == 0 and first.total("changed") >= 2, first.output  # the realm and the client
+    for rerun in reruns:
+        assert rerun.rc == 0 and rerun.total("changed") == 0, rerun.output
+    assert faults_answered(sandbox) > 0
+    assert admin_writes(sandbox) == []
+    kc = admin(sandbox, names["keycloak_realm"])
+    assert kc.get_realm(names["keycloak_realm"])["displayName"] == "ML platform"
     assert kc.get_client_id("mlflow")
     admin(sandbox).delete_realm(names["keycloak_realm"])

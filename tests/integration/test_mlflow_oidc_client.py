@@ -7,7 +7,8 @@ import jwt
 import pytest
 from keycloak import KeycloakOpenID
 
-from tests.integration.keycloak_support import admin, admin_writes, new_realm, requests_total, reset_requests
+from tests.integration.keycloak_support import (
+    admin, admin_writes, extra_vars, new_realm, requests_total, reset_requests, run_task)
 
 PLAYBOOK = "tests/integration/playbooks/mlflow_oidc_client/client.yml"
 MLFLOW_URL = "https://mlflow.example.com"
@@ -41,18 +42,11 @@ def run_client(sandbox, run_playbook, tmp_path, realm, operator):
         variables = {"kc_url": sandbox.endpoints["keycloak"]["url"], "kc_username": operator[0],
                      "kc_password": operator[1], "kc_realm": realm, "kc_mlflow_url": MLFLOW_URL}
         variables.update(("kc_" + key, value) for key, value in options.items())
-        vars_file = tmp_path / ("vars-%s.json" % uuid.uuid4().hex[:6])
-        vars_file.write_text(json.dumps(variables), encoding="utf-8")
-        args = ["-e", "@%s" % vars_file] + (["--check"] if check else []) + (["--diff"] if diff else [])
+        args = (["--check"] if check else []) + (["--diff"] if diff else [])
         if verbosity:
-            result = run_playbook(PLAYBOOK, *args, verbosity)
+            result = run_playbook(PLAYBOOK, *extra_vars(tmp_path, variables), *args, verbosity)
             return {"_rc": result.rc, "_output": result.output}
-        result = run_playbook(PLAYBOOK, *args, extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
-        assert "{" in result.stdout, result.output
-        report = json.loads(result.stdout[result.stdout.index("{"):])
-        task = report["plays"][0]["tasks"][0]["hosts"]["localhost"]
-        task["_rc"], task["_output"] = result.rc, result.output
-        return task
+        return run_task(run_playbook, tmp_path, PLAYBOOK, variables, *args)
 
     return run
 
