@@ -82,13 +82,14 @@ pytest: collection
 		rc=$$?; $(PY) -m tests.sandbox down --dir $(TEST_SANDBOX); exit $$rc
 
 # Molecule keeps each scenario's state in ~/.ansible/tmp; a scenario stopped half-way stays "prepared" and the
-# next run would skip its prepare step, so every run starts from a reset.
+# next run would skip its prepare step, so every run starts from a reset. Scenarios use the collection built and
+# installed by `make collection` (.config/molecule/config.yml turns Molecule's own copy into ~ off).
 molecule: collection
 	$(BIN)/molecule reset --all
 	$(PY) -m tests.sandbox down --dir $(TEST_SANDBOX) || true
 	rm -rf $(TEST_SANDBOX)
 	$(PY) -m tests.sandbox up --dir $(TEST_SANDBOX) --port-base 26000
-	SANDBOX_DIR=$(TEST_SANDBOX) $(BIN)/molecule test --all; \
+	SANDBOX_DIR=$(TEST_SANDBOX) ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.collections $(BIN)/molecule test --all; \
 		rc=$$?; $(PY) -m tests.sandbox down --dir $(TEST_SANDBOX); exit $$rc
 
 # Every gate runs even when an earlier one failed, so one run reports everything; any failure fails the target.
