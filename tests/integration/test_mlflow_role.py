@@ -405,6 +405,13 @@ INVALID = {
     "the auth database is the tracking database": (
         {"mlflow_auth": "oidc", "mlflow_oidc_env": OIDC_ENV, "mlflow_auth_database_name": "mlflow"}, "mlflow_auth_database_name must be"),
     "an unknown backend": ({"mlflow_backend": "sqlite"}, "mlflow_backend"),
+    "a memory request with a space": ({"mlflow_resources": {"requests": {"memory": "1 GB"}}},
+                                      "mlflow_resources must be requests and limits of Kubernetes quantities such as 500m or 1Gi, got requests.memory='1 GB'."),
+    "a PostgreSQL limit in gigabytes": ({"mlflow_postgres_resources": {"limits": {"memory": "2gb"}}},
+                                        "mlflow_postgres_resources must be requests and limits of Kubernetes quantities"),
+    "proxy resources without requests or limits": ({"mlflow_cloudsql_proxy_resources": {"cpu": "100m"}},
+                                                   "mlflow_cloudsql_proxy_resources must be requests and limits of Kubernetes quantities "
+                                                   "such as 500m or 1Gi, got cpu is not requests or limits."),
     "an existing secret that does not exist": (
         {"mlflow_artifacts": "minio", "mlflow_minio_access_key": "", "mlflow_minio_secret_key": "",
          "mlflow_minio_existing_secret": "no-such-secret"},

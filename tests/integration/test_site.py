@@ -37,9 +37,29 @@ def test_site_runs_every_enabled_platform_and_a_second_run_changes_nothing(sandb
     # The secret JFrog ML reads its GCP key from, named as the guide creates it.
     core = kube_client.CoreV1Api(kube_config.new_client_from_config(config_file=str(sandbox.kubeconfig)))
     assert "credentials.json" in core.read_namespaced_secret("jfrogml-gcp-service-account", "jfrogml").data
+    sandbox.kube_admin("requests/reset", method="POST")
     second = run_playbook("playbooks/site.yml")
     assert second.rc == 0, second.output
     assert second.total("changed") == 0, second.output
+    # A converged run only reads Kubernetes: no object is patched unchanged.
+    assert sandbox.kube_writes() == 0, [entry["path"] for entry in sandbox.kube_admin("requests")["entries"]
+                                        if entry["verb"] in ("create", "update", "patch", "delete")]
+
+
+def test_the_site_converges_with_one_kubernetes_request_in_ten_failing(sandbox, run_playbook):
+    """Every Kubernetes read and write of the roles retries the API's transient errors (429, 500, 503)."""
+    before = sandbox.kube_admin("config")["faults"]
+    sandbox.kube_admin("config", method="PUT", body={"faults": {"error_rate": 0.1, "error_codes": [429, 500, 503]}})
+    try:
+        first = run_playbook("playbooks/site.yml")
+        assert first.rc == 0, first.output
+        sandbox.kube_admin("requests/reset", method="POST")
+        second = run_playbook("playbooks/site.yml")
+        assert second.rc == 0, second.output
+        assert second.total("changed") == 0, second.output
+        assert sandbox.kube_writes() == 0
+    finally:
+        sandbox.kube_admin("config", method="PUT", body={"faults": before})
 
 
 def test_a_platform_left_out_runs_no_checks(run_playbook):
@@ -113,6 +133,15 @@ def test_preflight_names_a_missing_api(run_playbook):
     assert result.rc != 0
     assert "integration: the cluster does not serve monitoring.coreos.com/v1." in result.output
     assert "does not serve apps/v1" not in result.output
+
+
+def test_an_empty_kubeconfig_is_named_before_any_request(sandbox, run_playbook):
+    sandbox.kube_admin("requests/reset", method="POST")
+    result = run_playbook("playbooks/mlflow.yml", "-e", "mlplatform_kubeconfig=")
+    assert result.rc != 0
+    assert "mlflow: mlplatform_kubeconfig is empty: set it to the kubeconfig file of the target cluster" in " ".join(result.output.split())
+    assert "Invalid kube-config file" not in result.output
+    assert sandbox.kube_admin("requests")["total"] == 0
 
 
 def test_preflight_fails_clearly_when_the_cluster_is_unreachable(sandbox, run_playbook, tmp_path):
