@@ -98,6 +98,11 @@ def injected_fault(config, errors=True):
     return None
 
 
+def fault_headers(code):
+    """The headers of an injected fault: a 429 says when to come back, as CONTRACT.md promises."""
+    return {"Retry-After": "1"} if code == 429 else {}
+
+
 class Emulator:
     """An emulator's settings and request log, and the /_sandbox/ endpoints that read and change them.
 

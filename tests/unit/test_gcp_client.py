@@ -128,6 +128,18 @@ def test_token_and_connection_failures_are_not_retried():
     assert sleeps == []
 
 
+def test_a_token_endpoint_still_failing_after_google_auth_retries_is_retried_as_transient():
+    """google-auth marks a throttled or failing token endpoint retryable; the bounded retry then covers it too."""
+    throttled = google.auth.exceptions.RefreshError("temporarily_unavailable", retryable=True)
+    client, session, sleeps = make_client(throttled, response(200, {"name": "x"}))
+    assert client.get("v1/x") == {"name": "x"}
+    assert len(session.calls) == 2 and len(sleeps) == 1
+    client, session, sleeps = make_client(*[throttled] * gcp_client.MAX_ATTEMPTS)
+    with pytest.raises(errors.Transient, match="could not get an access token"):
+        client.get("v1/x")
+    assert len(session.calls) == gcp_client.MAX_ATTEMPTS
+
+
 def test_a_bad_key_is_invalid_input_before_any_call(tmp_path):
     with pytest.raises(errors.InvalidInput, match="needs service_account_file or service_account_contents"):
         gcp_client.build_credentials("serviceaccount")

@@ -175,7 +175,10 @@ class GCPClient:
         try:
             response = self._session.request(method, self.endpoint + path, params=params, json=body, timeout=TIMEOUT)
         except google.auth.exceptions.RefreshError as error:
-            raise AuthError(f"could not get an access token: {error}", operation=operation) from None
+            # google-auth has already retried a throttled or failing token endpoint; a retryable failure is still
+            # transient for the bounded retry around this call, a refusal of the credentials is not.
+            kind = Transient if getattr(error, "retryable", False) else AuthError
+            raise kind(f"could not get an access token: {error}", operation=operation) from None
         except google.auth.exceptions.TransportError as error:
             raise AuthError(f"could not reach the token endpoint: {error}", operation=operation) from None
         except requests.exceptions.RequestException as error:

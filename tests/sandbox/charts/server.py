@@ -105,7 +105,7 @@ class Handler(common.Handler):
     def _dispatch(self, path, query, body, entry):
         code = common.injected_fault(self.emulator.config)
         if code:
-            raise Refusal(code, f"sandbox injected fault {code}")
+            raise Refusal(code, f"sandbox injected fault {code}", common.fault_headers(code))
         if path == "/token":
             entry["resource"] = "token"
             return self._token(query, body, entry)

@@ -110,6 +110,10 @@ class Handler(common.Handler):
     def _token(self, raw):
         if self.command != "POST":
             return 405, {"error": "invalid_request", "error_description": "Use POST."}, {}
+        code = common.injected_fault(self.emulator.config)
+        if code:  # Google's token endpoint throttles and fails as its APIs do, in OAuth's error shape
+            return code, {"error": "temporarily_unavailable" if code != 500 else "server_error",
+                          "error_description": "Injected fault (sandbox fault injection)."}, common.fault_headers(code)
         if (self.headers.get("Content-Type") or "").startswith("application/json"):
             form = json.loads(raw or b"{}")
         else:
@@ -125,7 +129,8 @@ class Handler(common.Handler):
     def _fault(self):
         code = common.injected_fault(self.emulator.config)
         if code:
-            raise ApiError(STATUS_FOR_HTTP.get(code, "UNKNOWN"), "Injected fault (sandbox fault injection).", code=code)
+            raise ApiError(STATUS_FOR_HTTP.get(code, "UNKNOWN"), "Injected fault (sandbox fault injection).", code=code,
+                           headers=common.fault_headers(code))
 
     def _api(self, path, query, raw, entry):
         prefix, rest = (path.lstrip("/").split("/", 1) + [""])[:2]

@@ -52,7 +52,7 @@ class Emulator(common.Emulator):
         if not code:
             return None
         body = {"error": "unknown_error"} if code == 500 else {"error": f"HTTP {code} {responses.get(code, 'Error')}"}
-        return api.Result(code, body, {"Retry-After": "1"} if code == 429 else None, template="fault")
+        return api.Result(code, body, common.fault_headers(code) or None, template="fault")
 
     def handle(self, request):
         """Serve one non-sandbox request; returns a Result."""

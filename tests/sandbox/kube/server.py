@@ -201,9 +201,11 @@ class Handler(common.Handler):
         code = common.injected_fault(self.emulator.config, errors=resource_request)
         if code:
             reason = FAULT_REASONS.get(code, "InternalError")
-            headers = {"Retry-After": "1"} if code == 429 else {}
             message = FAULT_MESSAGES.get(code, f"an error on the server (\"sandbox fault {code}\") has prevented the request from succeeding")
             details = {"retryAfterSeconds": 1} if code in (429, 503) else None
+            # kube-apiserver writes a Status's retryAfterSeconds as the Retry-After header too (client-go waits and
+            # retries on it); a 500 carries neither.
+            headers = {"Retry-After": "1"} if details else {}
             raise ApiError(code, reason, message, details, headers)
 
     def _non_resource(self, path, query):

@@ -4,6 +4,7 @@ import base64
 import json
 import time
 
+import google.auth.exceptions
 import httplib2
 import jwt
 import pytest
@@ -103,13 +104,18 @@ def test_admin_endpoints(gcp, credentials):
     assert log["by_verb"]["GET"] >= 1
     assert log["by_resource"]["cloudresourcemanager.projects"] == 1
     assert {"method": "GET", "path": f"/cloudresourcemanager/v1/projects/{PROJECT}", "status": 200}.items() <= log["entries"][-1].items()
+    access_token = token(credentials)
     config = requests.put(f"{gcp.base_url}/_sandbox/config", json={"faults": {"error_rate": 1.0, "error_codes": [503]}},
                           timeout=5).json()
     assert config["faults"]["error_rate"] == 1.0
     try:
         response = requests.get(gcp.endpoints["cloudresourcemanager"] + f"v1/projects/{PROJECT}",
-                                headers={"Authorization": f"Bearer {token(credentials)}"}, timeout=5)
+                                headers={"Authorization": f"Bearer {access_token}"}, timeout=5)
         assert response.status_code == 503 and response.json()["error"]["status"] == "UNAVAILABLE"
+        # The token endpoint fails as Google's does, in OAuth's shape: google-auth sees a retryable refusal.
+        with pytest.raises(google.auth.exceptions.RefreshError) as refused:
+            token(credentials)
+        assert refused.value.retryable and "temporarily_unavailable" in str(refused.value)
         assert requests.get(f"{gcp.base_url}/_sandbox/health", timeout=5).status_code == 200
     finally:
         requests.put(f"{gcp.base_url}/_sandbox/config", json={"faults": {"error_rate": 0.0}}, timeout=5).raise_for_status()

@@ -85,6 +85,8 @@ def test_fault_injection_and_reset(kube, core):
             core.list_namespace(_request_timeout=5)
         assert unavailable.value.status == 503
         assert _status(unavailable.value)["reason"] == "ServiceUnavailable"
+        assert unavailable.value.headers["Retry-After"] == "1"  # as kube-apiserver sends with retryAfterSeconds
+        assert _status(unavailable.value)["details"]["retryAfterSeconds"] == 1
         kube.configure(faults={"error_codes": [429]})
         status, body, headers = kube.request("GET", "/api/v1/namespaces")
         assert status == 429 and body["reason"] == "TooManyRequests" and headers["Retry-After"] == "1"
