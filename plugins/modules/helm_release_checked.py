@@ -154,8 +154,10 @@ options:
         errors, connection resets), with jittered exponential backoff between the attempts. At least 1.
       - After a transient failure the stored release is read first, so an operation that went through is not
         repeated.
+      - An install makes tens of API requests, any of which can fail with a server error the Kubernetes client
+        does not retry itself (500); the default leaves room for a few of those in a row.
     type: int
-    default: 4
+    default: 6
   recover_pending:
     description:
       - When the release is C(pending-install), C(pending-upgrade) or C(pending-rollback), as a run interrupted

@@ -38,6 +38,21 @@ def reset_requests(sandbox):
     gcp_admin(sandbox, "requests/reset", method="POST")
 
 
+def set_faults(sandbox, **faults):
+    """Merge `faults` into the emulator's running fault injection; returns the faults set before."""
+    before = gcp_admin(sandbox, "config").get("faults") or {}
+    request = urllib.request.Request(f"{sandbox.endpoints['gcp']['admin']}/config", method="PUT",
+                                     data=json.dumps({"faults": faults}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10):  # nosec - the sandbox on loopback
+        pass
+    return before
+
+
+def faults_answered(sandbox):
+    """Requests (token requests included) the emulator failed with an injected fault since the last reset."""
+    return [entry for entry in gcp_admin(sandbox, "requests")["entries"] if entry["status"] in (429, 500, 503)]
+
+
 def writes(sandbox):
     """The write requests the GCP emulator logged since the last reset (token requests and reads left out)."""
     return [entry for entry in gcp_admin(sandbox, "requests")["entries"]

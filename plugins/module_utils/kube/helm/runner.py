@@ -36,7 +36,7 @@ from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.va
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.kube.helm.versions import VersionRangeError, parse_range
 
 # How many times a Helm operation is tried while it fails transiently (the module option's default too).
-DEFAULT_TRANSIENT_ATTEMPTS = 4
+DEFAULT_TRANSIENT_ATTEMPTS = 6
 # Backoff windows of 2, 4, then 8 seconds: a Helm operation is a few dozen requests, not one.
 HELM_BACKOFF_BASE = 2.0
 HELM_BACKOFF_CAP = 8.0
