@@ -1,7 +1,8 @@
 """The collection's small GCP modules on the sandbox's emulators, asserted through googleapiclient.
 
 gcp_service, gcp_service_account, gcp_service_account_key, gcp_iam_binding and gcs_bucket: the four steps
-(check mode → changed; apply → changed; check mode → ok; apply → ok), the diff, absent twice and bad input.
+(check mode → changed; apply → changed; check mode → ok; apply → ok), the diff, absent twice and bad input;
+gcp_project_info: a read, the same in check mode, and a project that cannot be read named in the error.
 """
 
 import re
@@ -235,3 +236,27 @@ def test_bucket_refuses_a_bad_name(play):
     result = play("bucket", bucket_name="Bad_Bucket")
     assert result.rc != 0
     assert "'Bad_Bucket' is not a valid bucket name" in result.output
+
+
+# --- gcp_project_info
+
+
+def test_project_info_reads_the_project_in_check_mode_too(play, sandbox):
+    expected = api(sandbox, "cloudresourcemanager").projects().get(projectId=PROJECT).execute()
+    reset_requests(sandbox)
+    for args in ((), ("--check",)):
+        result = play("project_info", *args)
+        assert result.rc == 0, result.output
+        assert_changed(result, 0)
+        assert f"project {PROJECT} number {expected['projectNumber']} is ACTIVE" in result.output
+    assert writes(sandbox) == []
+
+
+def test_project_info_names_a_project_it_cannot_read(play, sandbox):
+    reset_requests(sandbox)
+    result = play("project_info", project="no-such-project-42")
+    assert result.rc != 0
+    assert ("project 'no-such-project-42' does not exist or these credentials may not read it"
+            in " ".join(result.output.split())), result.output
+    assert "PERMISSION_DENIED" in result.output
+    assert writes(sandbox) == []

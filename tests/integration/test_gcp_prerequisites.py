@@ -168,6 +168,9 @@ def test_workload_identity_instead_of_a_key(apply, names, sandbox, core_v1):
     ({"gcp_prerequisites_mlflow_bucket": "10.0.0.1"}, "MLflow needs gcp_prerequisites_mlflow_bucket (a valid bucket name, got '10.0.0.1')"),
     ({"gcp_prerequisites_jfrogml_bucket": "jfrogml..features"}, "JFrog ML needs gcp_prerequisites_jfrogml_bucket (a valid bucket name"),
     ({"gcp_prerequisites_project": "X"}, "set gcp_prerequisites_project to a project id (got 'X')"),
+    ({"gcp_prerequisites_project": "no-such-project-42"},
+     "gcp_prerequisites_project is 'no-such-project-42': GET v1/projects/no-such-project-42: PERMISSION_DENIED: "
+     "project 'no-such-project-42' does not exist or these credentials may not read it"),
     ({"gcp_prerequisites_mlflow_kubernetes_service_account": {"namespace": "mlflow", "name": ""}},
      "gcp_prerequisites_mlflow_kubernetes_service_account with a namespace and a name"),
     ({"gcp_prerequisites_jfrogml_service_account": "JFrog_SA"},
