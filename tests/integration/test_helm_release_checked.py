@@ -336,6 +336,52 @@ def test_a_run_killed_mid_install_is_recovered_by_the_next(sandbox, release, cor
     assert sandbox.kube_writes() == 0
 
 
+def module_processes(pids):
+    """Those of `pids` that still run a module (AnsiballZ), zombies left out."""
+    running = []
+    for pid in pids:
+        try:
+            state = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[0]
+            command = Path("/proc/%d/cmdline" % pid).read_bytes()
+        except OSError:
+            continue
+        if state not in ("Z", "X") and b"AnsiballZ_" in command:
+            running.append(pid)
+    return running
+
+
+def test_the_module_stops_when_only_ansible_playbook_is_killed(sandbox, release, core, tmp_path):
+    """SIGKILL ansible-playbook alone (not its workers, as the OOM killer or `kill -9 <pid>` would): the module
+    below it sees the run gone and stops within seconds instead of finishing the install."""
+    set_faults(sandbox, latency_ms=1500)
+    try:
+        playbook = start_playbook(sandbox, {"release": release.name, "release_ns": release.namespace, "chart": CHART, "engine": "sdk"},
+                                  tmp_path / "killed.json")
+        events = k8s_watch.Watch()
+        for event in events.stream(core.list_secret_for_all_namespaces, label_selector="owner=helm,name=%s" % release.name,
+                                   timeout_seconds=120):
+            if event["object"].metadata.labels.get("status") == "pending-install":
+                break
+        events.stop()
+        below = descendants(playbook.pid)
+        assert module_processes(below), "no module ran below the playbook"
+        os.kill(playbook.pid, signal.SIGKILL)
+        playbook.wait()
+        deadline = time.monotonic() + 10
+        while module_processes(below) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert module_processes(below) == []
+    finally:
+        set_faults(sandbox, latency_ms=0)
+        for pid in descendants(playbook.pid) if playbook.poll() is None else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    time.sleep(3)
+    # Stopped mid-install: the record stays pending-install, never marked deployed by a run nobody watches (the
+    # next run's recovery of such a record: test_a_run_killed_mid_install_is_recovered_by_the_next).
+    assert [status for _revision, status, _created in stored_revisions(core, release)] == ["pending-install"]
+
+
 def test_a_release_left_pending_upgrade_is_rolled_back_then_upgraded(sandbox, release, core):
     assert release(release_values={"message": "v1"})["_rc"] == 0
     # What an upgrade interrupted half-way leaves: revision 1 still deployed, revision 2 stored pending-upgrade.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common import watchdog
 from ansible_collections.mlplatform.selfhosted.plugins.module_utils.common.errors import ApiError, MissingDependency
 
 
@@ -34,8 +35,10 @@ def run_module(module, make_client, ensure, count_requests=False):
     A result's ``warnings`` become module warnings. A failure carries ``msg`` (the error as text, with the
     changes made before it), ``error`` (``ApiError.as_dict()``), ``changes_made``, ``changed`` and the
     error's ``result`` fields. With count_requests, both carry ``api_requests``, the client's
-    ``request_count`` (0 when the client could not be made).
+    ``request_count`` (0 when the client could not be made). The module stops when the ansible-playbook
+    running it on this host is killed (``watchdog``).
     """
+    watchdog.watch_controller()
 
     def add_request_count(fields):
         if count_requests:
